@@ -1,0 +1,39 @@
+# inference-fleet — every target provisions what it needs (scripts/bootstrap.sh) before it runs.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+CONFIG ?= fleet.yaml
+OUT ?= .
+K8S ?= 1.34
+
+export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
+export JSII_NODE := $(CURDIR)/.tools/bin/node
+PY := $(CURDIR)/.venv/bin/python
+
+.PHONY: bootstrap synth check test validate plan bench golden clean
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+synth: bootstrap ## write charts/, overlays/ and delivery/ from $(CONFIG) into $(OUT)
+	@$(PY) -m synth synth --config "$(CONFIG)" --out "$(OUT)"
+
+check: bootstrap ## fail (exit 1) when the committed output differs from a fresh synth
+	@$(PY) -m synth synth --check --config "$(CONFIG)" --out "$(OUT)"
+
+plan: bootstrap ## print the fleet plan and failover table
+	@$(PY) -m synth plan --config "$(CONFIG)"
+
+validate: bootstrap ## validate what every cluster receives (kubectl kustomize of each overlay)
+	@$(PY) -m synth validate --kubernetes-version $(K8S) --overlays "$(OUT)/overlays"
+
+test: bootstrap ## the whole test suite, including the drift check
+	@$(PY) -m pytest -q -p no:cacheprovider
+
+golden: bootstrap ## accept the current output of the test fleets as the new golden files
+	@UPDATE_GOLDEN=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_golden.py
+
+bench: bootstrap ## synth and validation speed, as ratios against a bare cdk8s import
+	@$(PY) -m synth.bench
+
+clean:
+	rm -rf .venv .tools .cache

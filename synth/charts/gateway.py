@@ -1,0 +1,67 @@
+"""The gateway chart: what the config cluster runs to route to every region's exported pool."""
+
+from __future__ import annotations
+
+import cdk8s
+
+from synth.config.model import Cluster, Fleet
+from synth.constructs.base import ManifestChart, raw_object
+from synth.constructs.gateway import GatewayProps, MultiClusterGateway
+from synth.constructs.model_server import PORT
+from synth.constructs.routing import KvCacheMetric
+from synth.charts.serving import common_labels
+from synth.template import Truthy, ref
+from synth.values import DNS_LABEL, Group, ValuesSpec, array, boolean, integer, string
+
+SPEC = ValuesSpec(
+    Group({
+        "namespace": Group({
+            "name": string("Namespace of the Gateway and policies: the namespace of the exported pools.", **DNS_LABEL),
+            "create": boolean("Create the Namespace object (false when the serving chart already does in this cluster)."),
+        }),
+        "gateway": Group({
+            "name": string("Gateway name.", **DNS_LABEL),
+            "className": string("GatewayClass for imported inference pools.", enum=["gke-l7-cross-regional-internal-managed-mc"]),
+            "port": integer("HTTP listener port.", minimum=1, maximum=65535),
+            "pathPrefix": string("Path prefix routed to the model.", pattern="^/"),
+            "regions": array("Serving regions; each gets an internal address (needs a GLOBAL_MANAGED_PROXY subnet there).",
+                             {"type": "string", "pattern": "^[a-z]+-[a-z]+[0-9]+$"}, minItems=1, maxItems=16, uniqueItems=True),
+        }),
+        "backend": Group({
+            "timeoutSec": integer("Backend timeout for one request.", minimum=1, maximum=86400),
+            "balancingMode": string("CUSTOM_METRICS (KV-cache utilisation) or IN_FLIGHT.", enum=["CUSTOM_METRICS", "IN_FLIGHT"]),
+            "maxUtilizationPercent": integer("CUSTOM_METRICS: KV-cache utilisation at which a region is full.", minimum=1, maximum=100),
+            "maxInFlightRequestsPerEndpoint": integer("IN_FLIGHT: in-flight requests per pod at which it is full.", minimum=1, maximum=100000),
+        }),
+    }),
+    title="gateway chart values",
+)
+
+
+def values(fleet: Fleet, cluster: Cluster | None) -> dict:
+    gw = fleet.gateway
+    return {
+        # In a config cluster that also serves, the serving chart owns the Namespace.
+        "namespace": {"name": fleet.namespace, "create": not (cluster.serving if cluster else fleet.config_cluster.serving)},
+        "gateway": {"name": gw.name, "className": gw.class_name, "port": gw.port, "pathPrefix": gw.path_prefix,
+                    "regions": list(fleet.serving_regions)},
+        "backend": {"timeoutSec": gw.timeout_sec, "balancingMode": gw.balancing_mode,
+                    "maxUtilizationPercent": gw.max_utilization_percent,
+                    "maxInFlightRequestsPerEndpoint": gw.max_in_flight_requests_per_endpoint},
+    }
+
+
+def build(app: cdk8s.App, fleet: Fleet) -> ManifestChart:
+    chart = ManifestChart(app, "gateway")
+    ns = ref("namespace.name")
+    labels = common_labels(fleet)
+    namespace = raw_object(chart, "namespace", api_version="v1", kind="Namespace", name=ns, labels=labels)
+    chart.emit(namespace, "namespace.yaml", when=Truthy("namespace.create"))
+    MultiClusterGateway(chart, "gateway", props=GatewayProps(
+        name=ref("gateway.name"), namespace=ns, labels=labels, class_name=ref("gateway.className"),
+        port=ref("gateway.port"), path_prefix=ref("gateway.pathPrefix"), regions_path="gateway.regions",
+        pool=fleet.routing.pool_name, health_port=PORT, timeout_sec=ref("backend.timeoutSec"),
+        balancing_mode_path="backend.balancingMode", max_utilization=ref("backend.maxUtilizationPercent"),
+        max_in_flight=ref("backend.maxInFlightRequestsPerEndpoint"), kv_metric=KvCacheMetric.EXPORT_NAME,
+    ))
+    return chart

@@ -1,0 +1,77 @@
+"""Command line: a thin layer over the library. User errors → one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from synth.errors import UserError
+
+PROG = "inference-fleet"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Generate the manifests of a multi-region LLM inference fleet on GKE.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="write charts/, overlays/ (validated) from the fleet file")
+    s.add_argument("--config", default="fleet.yaml", help="fleet file (default: fleet.yaml)")
+    s.add_argument("--out", default=".", help="output folder (default: the current folder)")
+    s.add_argument("--check", action="store_true", help="write nothing; exit 1 listing generated files that differ")
+
+    v = sub.add_parser("validate", help="validate manifests as the API server and the fleet rules would")
+    v.add_argument("paths", nargs="*", help="files or folders: everything one cluster receives, one path per cluster")
+    v.add_argument("--overlays", help="validate `kubectl kustomize` of every overlay under this folder")
+    v.add_argument("--kubernetes-version", default="1.34", help="Kubernetes minor for built-in kinds (default 1.34)")
+    v.add_argument("--json", action="store_true", help="print a JSON report")
+
+    pl = sub.add_parser("plan", help="print the fleet plan, failover table and GCP prerequisites")
+    pl.add_argument("--config", default="fleet.yaml")
+    pl.add_argument("--markdown", action="store_true", help="markdown instead of plain text")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "synth":
+            return _synth(args)
+        if args.command == "validate":
+            from synth.validate.cli import run_validate
+
+            return run_validate(args)
+        if args.command == "plan":
+            from synth.report import plan_text
+
+            print(plan_text(args.config, markdown=args.markdown), end="")
+            return 0
+    except UserError as exc:
+        print(f"{PROG}: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; the previous output is intact", file=sys.stderr)
+        return 130
+    return 2
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from synth.pipeline import check, synthesize
+
+    out = Path(args.out)
+    if args.check:
+        report = check(args.config, out)
+        problems = [(kind, rel) for kind in ("stale", "missing", "extra") for rel in report[kind]]
+        for kind, rel in problems:
+            print(f"{kind}: {rel}")
+        if problems:
+            print(f"{PROG}: {len(problems)} generated file(s) differ from a fresh synth of {args.config}; run `make synth`",
+                  file=sys.stderr)
+            return 1
+        return 0
+    result = synthesize(args.config, out)
+    if os.environ.get("INFERENCE_FLEET_QUIET") != "1":
+        print(f"{PROG}: {len(result['written'])} file(s) written, {len(result['deleted'])} removed, "
+              f"{len(result['created'])} user file(s) created in {out}")
+    return 0

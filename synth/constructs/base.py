@@ -1,0 +1,119 @@
+"""What every construct builds on: a chart that records which template each object becomes, and raw objects
+for kinds cdk8s-plus-30 does not know (or knows only in an outdated shape)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cdk8s
+from constructs import Construct
+
+from synth.template import Cond, Conditions, ForEach, Template
+
+
+@dataclass
+class _Entry:
+    obj: cdk8s.ApiObject
+    file: str
+    when: Cond | None
+    for_each: ForEach | None
+    comment: str
+    helm_only: bool
+    patches: tuple
+
+
+class ManifestChart(cdk8s.Chart):
+    """A cdk8s chart whose objects become Helm templates (one file each) and overlay manifests."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id, disable_resource_name_hashes=True)
+        self.conds = Conditions()
+        self._entries: list[_Entry] = []
+
+    @staticmethod
+    def of(construct: Construct) -> "ManifestChart":
+        chart = cdk8s.Chart.of(construct)
+        assert isinstance(chart, ManifestChart), "constructs must live in a ManifestChart"
+        return chart
+
+    def emit(self, obj: cdk8s.ApiObject, file: str, *, when: Cond | None = None,
+             for_each: ForEach | None = None, comment: str = "", helm_only: bool = False,
+             patches: "list[Patch] | None" = None) -> None:
+        """Record ``obj`` as template ``file``. ``patches`` apply to the synthesized JSON; they are for objects
+        built with cdk8s-plus, whose typed serializer drops fields it does not know (value references in
+        integer fields, ``resource.k8s.io/v1`` claims, conditional keys)."""
+        if any(e.file == file for e in self._entries):
+            raise ValueError(f"two objects want template {file}")
+        self._entries.append(_Entry(obj, file, when, for_each, comment, helm_only, tuple(patches or ())))
+
+    def templates(self) -> list[Template]:
+        out = []
+        for e in self._entries:
+            obj = e.obj.to_json()
+            _strip_cdk8s_labels(obj)
+            for p in e.patches:
+                p.apply(obj)
+            out.append(Template(file=e.file, obj=obj, when=e.when, for_each=e.for_each, comment=e.comment,
+                                helm_only=e.helm_only))
+        return out
+
+
+def _strip_cdk8s_labels(obj: Any) -> None:
+    """cdk8s-plus stamps ``cdk8s.io/metadata.addr`` (a hash of the construct path) on pod templates. It is not
+    ours to keep: renaming a construct would roll every pod. Drop it wherever it appears."""
+    if isinstance(obj, dict):
+        labels = obj.get("labels")
+        if isinstance(labels, dict):
+            labels.pop("cdk8s.io/metadata.addr", None)
+        for v in obj.values():
+            _strip_cdk8s_labels(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            _strip_cdk8s_labels(v)
+
+
+def raw_object(scope: Construct, id: str, *, api_version: str, kind: str, name: str,
+               namespace: str | None = None, labels: dict | None = None, annotations: dict | None = None,
+               body: dict | None = None) -> cdk8s.ApiObject:
+    """An ApiObject with arbitrary top-level fields (``spec``, ``data``, ``rules``, ...)."""
+    metadata = cdk8s.ApiObjectMetadata(name=name, namespace=namespace, labels=labels, annotations=annotations)
+    obj = cdk8s.ApiObject(scope, id, api_version=api_version, kind=kind, metadata=metadata)
+    for key, value in (body or {}).items():
+        obj.add_json_patch(cdk8s.JsonPatch.add(f"/{key}", value))
+    return obj
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A JSON-pointer ``add`` (``value`` set) or ``remove`` (``value`` is ``REMOVE``) on synthesized JSON."""
+
+    path: str
+    value: Any
+
+    def apply(self, doc: dict) -> None:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in self.path.lstrip("/").split("/")]
+        node: Any = doc
+        for part in parts[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        last = parts[-1]
+        if self.value is REMOVE:
+            if isinstance(node, list):
+                del node[int(last)]
+            else:
+                node.pop(last, None)
+        elif isinstance(node, list):
+            node.insert(len(node) if last == "-" else int(last), self.value)
+        else:
+            node[last] = self.value
+
+
+REMOVE = object()
+
+
+def set_(path: str, value: Any) -> Patch:
+    return Patch(path, value)
+
+
+def drop(path: str) -> Patch:
+    return Patch(path, REMOVE)

@@ -1,0 +1,103 @@
+"""The config cluster's side of the multi-cluster Inference Gateway: Gateway, HTTPRoute to the imported
+pool, and the health-check and backend policies on the import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from synth.constructs.base import ManifestChart, raw_object
+from synth.template import Equals, each, item
+
+
+@dataclass(frozen=True)
+class GatewayProps:
+    """name, class_name, port, path_prefix, timeout_sec, balancing_mode, max_utilization, max_in_flight: value
+    references. regions_path: values path of the serving regions (one address each). pool: the exported pool's
+    name (the GCPInferencePoolImport GKE creates has the same name). health_port: model-server port."""
+
+    name: str
+    namespace: str
+    labels: dict
+    class_name: str
+    port: str
+    path_prefix: str
+    regions_path: str
+    pool: str
+    health_port: int
+    timeout_sec: str
+    balancing_mode_path: str
+    max_utilization: str
+    max_in_flight: str
+    kv_metric: str
+
+
+IMPORT_REF = {"group": "networking.gke.io", "kind": "GCPInferencePoolImport"}
+
+
+class MultiClusterGateway(Construct):
+    def __init__(self, scope: Construct, id: str, *, props: GatewayProps) -> None:
+        super().__init__(scope, id)
+        chart = ManifestChart.of(self)
+        p = props
+        gateway = raw_object(self, "gateway", api_version="gateway.networking.k8s.io/v1", kind="Gateway",
+                             name=p.name, namespace=p.namespace, labels=p.labels, body={"spec": {
+                                 "gatewayClassName": p.class_name,
+                                 # One internal VIP per serving region: clients use their region's address and
+                                 # the load balancer still fails over to other regions' backends.
+                                 "addresses": [each(p.regions_path, {
+                                     "type": f"networking.gke.io/ephemeral-ipv4-address/{item('.')}",
+                                     "value": item("."),
+                                 })],
+                                 "listeners": [{"name": "http", "protocol": "HTTP", "port": p.port,
+                                                "allowedRoutes": {"namespaces": {"from": "Same"}}}],
+                             }})
+        chart.emit(gateway, "gateway.yaml")
+        route = raw_object(self, "route", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute",
+                           name=p.pool, namespace=p.namespace, labels=p.labels, body={"spec": {
+                               "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": p.name}],
+                               "rules": [{
+                                   "matches": [{"path": {"type": "PathPrefix", "value": p.path_prefix}}],
+                                   "backendRefs": [{**IMPORT_REF, "name": p.pool}],
+                               }],
+                           }})
+        chart.emit(route, "httproute.yaml")
+        health = raw_object(self, "health", api_version="networking.gke.io/v1", kind="HealthCheckPolicy",
+                            name=p.pool, namespace=p.namespace, labels=p.labels, body={"spec": {
+                                "targetRef": {**IMPORT_REF, "name": p.pool},
+                                "default": {
+                                    "checkIntervalSec": 5,
+                                    "timeoutSec": 5,
+                                    "healthyThreshold": 2,
+                                    "unhealthyThreshold": 2,
+                                    "config": {"type": "HTTP", "httpHealthCheck": {
+                                        "portSpecification": "USE_FIXED_PORT",
+                                        "port": p.health_port,
+                                        "requestPath": "/health",
+                                    }},
+                                },
+                            }})
+        chart.emit(health, "healthcheckpolicy.yaml")
+        custom = Equals(p.balancing_mode_path, "CUSTOM_METRICS")
+        in_flight = Equals(p.balancing_mode_path, "IN_FLIGHT")
+        backend = raw_object(self, "backend", api_version="networking.gke.io/v1", kind="GCPBackendPolicy",
+                             name=p.pool, namespace=p.namespace, labels=p.labels, body={"spec": {
+                                 "targetRef": {**IMPORT_REF, "name": p.pool},
+                                 "default": {
+                                     "timeoutSec": p.timeout_sec,
+                                     "logging": {"enabled": True},
+                                     "balancingMode": f"⟦v:{p.balancing_mode_path}⟧",
+                                     "trafficDuration": "LONG",
+                                     chart.conds.when(custom): {"customMetrics": [{
+                                         "name": f"gke.named_metrics.{p.kv_metric}",
+                                         "dryRun": False,
+                                         "maxUtilizationPercent": p.max_utilization,
+                                     }]},
+                                     chart.conds.when(in_flight): {
+                                         "maxInFlightRequestsPerEndpoint": p.max_in_flight,
+                                         "dryRun": False,
+                                     },
+                                 },
+                             }})
+        chart.emit(backend, "gcpbackendpolicy.yaml")

@@ -1,0 +1,195 @@
+"""The vLLM TPU model server: Deployment, Service, PodDisruptionBudget, PodMonitoring and optional HPA."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cdk8s
+import cdk8s_plus_30 as kplus
+from constructs import Construct
+
+from synth.constructs.base import ManifestChart, drop, raw_object, set_
+from synth.constructs.dranet import DranetClaim
+from synth.constructs.gcs_fuse import GcsFuseModelVolume
+from synth.template import Cond, Not, splice
+
+PORT = 8000
+XLA_CACHE = "/xla-cache"
+
+
+@dataclass(frozen=True)
+class ModelServerProps:
+    """Every field is a constant or a value reference; nothing falls back to a cdk8s-plus default.
+
+    name:               Deployment/Service/PDB/PodMonitoring name.
+    namespace:          value reference.
+    labels:             labels of every object.
+    selector:           pod labels the Deployment, Service, PDB, InferencePool and metrics select on. Fixed at
+                        first release (selectors are immutable), so they never derive from construct paths.
+    pod_labels:         all pod labels (a superset of ``selector``).
+    image:              value reference; pinned tag or digest (checked by the loader).
+    model_name, max_model_len, gpu_memory_utilization, chips, replicas, cpu, memory, startup_failure_threshold,
+    termination_grace_seconds, zone: value references.
+    accelerator, topology: node-selector values (value references).
+    extra_args_path:    values path of extra vLLM args, spliced after ours.
+    autoscaled:         condition under which an HPA owns ``replicas`` (then the Deployment omits it).
+    hpa:                (min, max, queue target) value references.
+    """
+
+    name: str
+    namespace: str
+    labels: dict
+    selector: dict
+    pod_labels: dict
+    image: str
+    model_name: str
+    max_model_len: str
+    gpu_memory_utilization: str
+    chips: str
+    replicas: str
+    cpu: str
+    memory: str
+    startup_failure_threshold: str
+    termination_grace_seconds: str
+    zone: str
+    accelerator: str
+    topology: str
+    extra_args_path: str
+    autoscaled: Cond
+    hpa_min: str
+    hpa_max: str
+    hpa_queue_target: str
+
+
+# Probe timings. Start-up gets a long budget (weights over FUSE plus XLA compilation of every shape bucket);
+# once started, liveness and readiness are tight so a wedged server leaves the pool quickly.
+STARTUP_PERIOD = 10
+READINESS = {"periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 3, "successThreshold": 1}
+LIVENESS = {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3, "successThreshold": 1}
+# Seconds between taking a pod out of endpoints and SIGTERM, so the load balancer stops sending new requests.
+PRESTOP_SLEEP = 30
+
+
+class ModelServer(Construct):
+    def __init__(self, scope: Construct, id: str, *, props: ModelServerProps, fuse: GcsFuseModelVolume,
+                 dranet: DranetClaim, dranet_enabled: Cond) -> None:
+        super().__init__(scope, id)
+        chart = ManifestChart.of(self)
+        p = props
+        self.props = props
+
+        http = kplus.ContainerPort(number=PORT, name="http", protocol=kplus.Protocol.TCP)
+        deployment = kplus.Deployment(
+            self,
+            "deployment",
+            metadata=cdk8s.ApiObjectMetadata(name=p.name, namespace=p.namespace, labels=p.labels),
+            select=False,
+            replicas=1,  # replaced below by a value reference (omitted when an HPA owns it)
+            strategy=kplus.DeploymentStrategy.recreate(),  # one replica = one whole TPU node: no surge room
+            pod_metadata=cdk8s.ApiObjectMetadata(labels=p.pod_labels, annotations=fuse.pod_annotations),
+            service_account=fuse.service_account,
+            automount_service_account_token=False,  # vLLM never calls the Kubernetes API
+            security_context=kplus.PodSecurityContextProps(ensure_non_root=False),
+            progress_deadline=cdk8s.Duration.seconds(7200),
+            min_ready=cdk8s.Duration.seconds(0),
+        )
+        deployment.select(kplus.LabelSelector.of(labels=p.selector))
+        container = deployment.add_container(
+            name="vllm",
+            image=p.image,
+            image_pull_policy=kplus.ImagePullPolicy.IF_NOT_PRESENT,
+            command=["python3", "-m", "vllm.entrypoints.openai.api_server"],
+            ports=[http],
+            env_variables={"VLLM_XLA_CACHE_PATH": kplus.EnvValue.from_value(XLA_CACHE)},
+            security_context=kplus.ContainerSecurityContextProps(
+                # The vLLM TPU image runs as root and writes to its home; TPU access on GKE >= 1.28 needs
+                # neither privileges nor capabilities.
+                ensure_non_root=False,
+                read_only_root_filesystem=False,
+                allow_privilege_escalation=False,
+                privileged=False,
+            ),
+        )
+        container.mount(GcsFuseModelVolume.MOUNT_PATH, fuse.volume, read_only=True)
+        container.mount("/dev/shm", kplus.Volume.from_empty_dir(self, "dshm", "dshm", medium=kplus.EmptyDirMedium.MEMORY))
+        # Compiled XLA graphs, per pod: a shared cache breaks with more than one writer.
+        container.mount(XLA_CACHE, kplus.Volume.from_empty_dir(self, "xla", "xla-cache"))
+        deployment.add_volume(fuse.cache_volume)
+        deployment.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.exists("google.com/tpu", effect=kplus.TaintEffect.NO_SCHEDULE)))
+
+        obj = cdk8s.ApiObject.of(deployment)
+        base = "/spec/template/spec"
+        c0 = f"{base}/containers/0"
+        patches = [drop("/spec/replicas")]
+        patches.append(set_(f"/spec/{chart.conds.when(Not(p.autoscaled))}", {"replicas": p.replicas}))
+        patches.append(set_(f"{c0}/args", [
+            "--host=0.0.0.0",
+            f"--port={PORT}",
+            f"--model={GcsFuseModelVolume.MOUNT_PATH}",
+            f"--served-model-name={p.model_name}",
+            f"--tensor-parallel-size={p.chips}",
+            f"--max-model-len={p.max_model_len}",
+            f"--gpu-memory-utilization={p.gpu_memory_utilization}",
+            "--no-enable-log-requests",
+            splice(p.extra_args_path),
+        ]))
+        patches.append(set_(f"{c0}/resources", {
+            "requests": {"cpu": p.cpu, "memory": p.memory, "google.com/tpu": p.chips},
+            "limits": {"memory": p.memory, "google.com/tpu": p.chips},
+            chart.conds.when(dranet_enabled): {"claims": [dranet.container_claim]},
+        }))
+        probe = {"httpGet": {"path": "/health", "port": PORT, "scheme": "HTTP"}}
+        patches.append(set_(f"{c0}/startupProbe", {**probe, "periodSeconds": STARTUP_PERIOD, "timeoutSeconds": 5,
+                                           "failureThreshold": p.startup_failure_threshold, "successThreshold": 1}))
+        patches.append(set_(f"{c0}/readinessProbe", {**probe, **READINESS}))
+        patches.append(set_(f"{c0}/livenessProbe", {**probe, **LIVENESS}))
+        patches.append(set_(f"{c0}/lifecycle", {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP}}}))
+        patches.append(set_(f"{c0}/securityContext/capabilities", {"drop": ["ALL"]}))
+        patches.append(set_(f"{base}/securityContext/seccompProfile", {"type": "RuntimeDefault"}))
+        patches.append(set_(f"{base}/terminationGracePeriodSeconds", p.termination_grace_seconds))
+        patches.append(set_(f"{base}/nodeSelector", {
+            "cloud.google.com/gke-tpu-accelerator": p.accelerator,
+            "cloud.google.com/gke-tpu-topology": p.topology,
+            "topology.kubernetes.io/zone": p.zone,
+        }))
+        patches.append(set_(f"{base}/{chart.conds.when(dranet_enabled)}", {"resourceClaims": [dranet.pod_claim]}))
+        chart.emit(obj, "deployment.yaml", patches=patches)
+        self.deployment = deployment
+
+        service = raw_object(self, "service", api_version="v1", kind="Service", name=p.name, namespace=p.namespace,
+                             labels=p.labels, body={"spec": {
+                                 "type": "ClusterIP",
+                                 "selector": p.selector,
+                                 "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
+                             }})
+        chart.emit(service, "service.yaml")
+
+        pdb = raw_object(self, "pdb", api_version="policy/v1", kind="PodDisruptionBudget", name=p.name,
+                         namespace=p.namespace, labels=p.labels, body={"spec": {
+                             # One replica may be voluntarily evicted at a time (node upgrades), never more.
+                             "maxUnavailable": 1,
+                             "unhealthyPodEvictionPolicy": "AlwaysAllow",
+                             "selector": {"matchLabels": p.selector},
+                         }})
+        chart.emit(pdb, "poddisruptionbudget.yaml")
+
+        monitoring = raw_object(self, "metrics", api_version="monitoring.googleapis.com/v1", kind="PodMonitoring",
+                                name=p.name, namespace=p.namespace, labels=p.labels, body={"spec": {
+                                    "selector": {"matchLabels": p.selector},
+                                    "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
+                                }})
+        chart.emit(monitoring, "podmonitoring.yaml")
+
+        hpa = raw_object(self, "hpa", api_version="autoscaling/v2", kind="HorizontalPodAutoscaler", name=p.name,
+                         namespace=p.namespace, labels=p.labels, body={"spec": {
+                             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": p.name},
+                             "minReplicas": p.hpa_min,
+                             "maxReplicas": p.hpa_max,
+                             "metrics": [{"type": "Pods", "pods": {
+                                 "metric": {"name": "prometheus.googleapis.com|vllm:num_requests_waiting|gauge"},
+                                 "target": {"type": "AverageValue", "averageValue": p.hpa_queue_target},
+                             }}],
+                             # A new TPU replica needs minutes to become ready: scale down slowly.
+                             "behavior": {"scaleDown": {"stabilizationWindowSeconds": 600}},
+                         }})
+        chart.emit(hpa, "horizontalpodautoscaler.yaml", when=p.autoscaled)

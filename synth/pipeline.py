@@ -1,0 +1,40 @@
+"""config → plan → constructs → files → validation → disk. The library entry points behind the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from synth.config.loader import load_fleet
+from synth.emit.files import all_files
+from synth.emit.writer import drift, write_tree
+from synth.errors import UserError
+from synth.plan import Plan, build_plan
+
+
+def render(config: str | Path) -> tuple[Plan, dict[str, bytes], dict[str, bytes]]:
+    fleet = load_fleet(config)
+    plan = build_plan(fleet)
+    files, seeds = all_files(plan, Path(config).name)
+    return plan, files, seeds
+
+
+def validate_plan(plan: Plan) -> None:
+    from synth.validate.engine import Validator, format_problem
+
+    validator = Validator()
+    per_cluster = {c.name: [o for _, _, objs in plan.cluster_objects(c) for o in objs] for c in plan.fleet.clusters}
+    problems = validator.validate_fleet({name: [("<synth>", o) for o in objs] for name, objs in per_cluster.items()})
+    if problems:
+        lines = [format_problem(p) for p in problems]
+        raise UserError(f"generated manifests fail validation; nothing was written:\n  " + "\n  ".join(lines))
+
+
+def synthesize(config: str | Path, out: Path) -> dict[str, list[str]]:
+    plan, files, seeds = render(config)
+    validate_plan(plan)
+    return write_tree(out, files, seeds)
+
+
+def check(config: str | Path, out: Path) -> dict[str, list[str]]:
+    _, files, _ = render(config)
+    return drift(out, files)

@@ -1,0 +1,5 @@
+class Validator:
+    def validate_fleet(self, clusters):
+        return []
+def format_problem(p):
+    return str(p)
