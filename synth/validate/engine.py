@@ -1,5 +1,156 @@
+"""Validation engine: strict schemas, CEL rules, and the fleet's wiring rules.
+
+Input is, per cluster, every object that cluster receives. Output is a list of ``Problem``s with a rule id
+and a message that says how to fix it. A kind without a schema is a problem, never a skip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import celpy
+
+from synth.errors import format_path
+from synth.validate.schemas import schema_for
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    obj: str  # Kind/name
+    path: str
+    rule: str
+    message: str
+    cluster: str = ""
+
+
+def format_problem(p: Problem) -> str:
+    where = f"[{p.cluster}] " if p.cluster else ""
+    return f"{where}{p.file}: {p.obj}: {p.path or '.'}: {p.rule}: {p.message}"
+
+
+@dataclass
+class Stats:
+    objects: int = 0
+    cel_evaluated: int = 0
+    cel_skipped: list[str] = field(default_factory=list)
+
+
+def _oid(obj: dict) -> str:
+    return f"{obj.get('kind', '?')}/{(obj.get('metadata') or {}).get('name', '?')}"
+
+
+# ---- CEL -----------------------------------------------------------------------------------------
+
+_ENV = celpy.Environment()
+_PROGRAMS: dict[str, Any] = {}
+
+
+def _split(s, sep, *limit):
+    return celpy.celtypes.ListType([celpy.celtypes.StringType(x) for x in str(s).split(str(sep))])
+
+
+def _program(rule: str):
+    prog = _PROGRAMS.get(rule)
+    if prog is None:
+        prog = _ENV.program(_ENV.compile(rule), functions={"split": _split})
+        _PROGRAMS[rule] = prog
+    return prog
+
+
+def _with_defaults(schema: dict, value: Any) -> Any:
+    if isinstance(value, dict):
+        out = dict(value)
+        for key, sub in (schema.get("properties") or {}).items():
+            if key not in out and "default" in sub:
+                out[key] = sub["default"]
+        return out
+    return value
+
+
+def _cel(schema: dict, value: Any, path: list, emit, stats: Stats) -> None:
+    if not isinstance(schema, dict):
+        return
+    value = _with_defaults(schema, value)
+    for rule in schema.get("x-kubernetes-validations") or []:
+        expr = rule.get("rule", "")
+        if "oldSelf" in expr:
+            continue  # transition rules need the stored object: not applicable to a create
+        try:
+            result = _program(expr).evaluate({"self": celpy.json_to_cel(value)})
+        except Exception as exc:  # noqa: BLE001 - cel-python raises several types
+            stats.cel_skipped.append(f"{expr[:60]} ({type(exc).__name__})")
+            continue
+        if isinstance(result, celpy.CELEvalError) or not isinstance(result, (bool, celpy.celtypes.BoolType)):
+            stats.cel_skipped.append(expr[:60])
+            continue
+        stats.cel_evaluated += 1
+        if not bool(result):
+            emit(format_path(path), "cel", rule.get("message") or f"failed: {expr}")
+    props = schema.get("properties") or {}
+    if isinstance(value, dict):
+        for key, sub in props.items():
+            if key in value:
+                _cel(sub, value[key], path + [key], emit, stats)
+        add = schema.get("additionalProperties")
+        if isinstance(add, dict):
+            for key, v in value.items():
+                if key not in props:
+                    _cel(add, v, path + [key], emit, stats)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, v in enumerate(value):
+            _cel(schema["items"], v, path + [i], emit, stats)
+
+
+# ---- the engine ----------------------------------------------------------------------------------
+
+
 class Validator:
-    def validate_fleet(self, clusters):
-        return []
-def format_problem(p):
-    return str(p)
+    def __init__(self, kubernetes_version: str = "1.34") -> None:
+        self.k8s = kubernetes_version
+        self.stats = Stats()
+
+    def validate_object(self, file: str, obj: Any) -> list[Problem]:
+        problems: list[Problem] = []
+        if not isinstance(obj, dict) or not isinstance(obj.get("apiVersion"), str) or not isinstance(obj.get("kind"), str):
+            return [Problem(file, "?", "", "object", "not a Kubernetes object (apiVersion and kind are required)")]
+        oid = _oid(obj)
+
+        def emit(path: str, rule: str, message: str) -> None:
+            problems.append(Problem(file, oid, path, rule, message))
+
+        self.stats.objects += 1
+        ks = schema_for(obj["apiVersion"], obj["kind"], self.k8s)
+        if ks is None:
+            emit("", "schema", f"no schema for {obj['apiVersion']} {obj['kind']}: add the pinned CRD to schemas/crds.json")
+            return problems
+        for err in sorted(ks.validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path]):
+            emit(format_path(err.absolute_path), "schema", _short(err.message))
+        _cel(ks.schema, obj, [], emit, self.stats)
+        return problems
+
+    def validate_fleet(self, clusters: dict[str, list[tuple[str, dict]]]) -> list[Problem]:
+        from synth.validate import rules
+
+        problems: list[Problem] = []
+        for cluster, docs in clusters.items():
+            for file, obj in docs:
+                problems += [_at(p, cluster) for p in self.validate_object(file, obj)]
+            problems += [_at(p, cluster) for p in rules.cluster_rules(docs)]
+        if len(clusters) > 1 or any(rules.has_gateway(d) for d in clusters.values()):
+            problems += rules.fleet_rules(clusters)
+        return problems
+
+
+def _at(p: Problem, cluster: str) -> Problem:
+    return Problem(p.file, p.obj, p.path, p.rule, p.message, cluster)
+
+
+def _short(msg: str) -> str:
+    return msg if len(msg) <= 200 else msg[:197] + "..."
+
+
+def iter_objects(docs: Iterable[tuple[str, Any]]):
+    for file, obj in docs:
+        if isinstance(obj, dict):
+            yield file, obj

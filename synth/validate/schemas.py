@@ -1,0 +1,200 @@
+"""Schemas for every kind we may emit: kubernetes-validate's bundled strict schemas for built-ins, pinned
+upstream CRDs (turned into strict JSON Schema) plus our marked supplements for custom kinds. Compiled once
+per process; converted CRDs are cached on disk keyed by the CRD's sha256."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import re
+import urllib.request
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from referencing import Registry, Resource
+
+from synth.errors import UserError
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMAS = REPO / "schemas"
+CONVERTER_VERSION = "2"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def mirror_dir() -> Path:
+    return Path(os.environ.get("INFERENCE_FLEET_CRD_MIRROR", REPO.parent / "shared" / "crds"))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("INFERENCE_FLEET_CACHE", REPO / ".cache"))
+
+
+@dataclass(frozen=True)
+class KindSchema:
+    validator: Any  # jsonschema validator of the whole object
+    schema: dict  # the strict schema (CEL rules kept under x-kubernetes-validations)
+    source: str
+
+
+@lru_cache(maxsize=1)
+def crd_sources() -> dict[tuple[str, str, str], dict]:
+    data = json.loads((SCHEMAS / "crds.json").read_text(encoding="utf-8"))
+    return {(s["group"], s["version"], s["kind"]): s for s in data["sources"]}
+
+
+def _crd_text(source: dict) -> bytes:
+    mirror = mirror_dir() / source["mirror"]
+    cached = cache_dir() / "crds" / f"{source['sha256']}.yaml"
+    for candidate in (mirror, cached):
+        if candidate.is_file():
+            data = candidate.read_bytes()
+            if hashlib.sha256(data).hexdigest() != source["sha256"]:
+                raise UserError(f"{candidate}: sha256 differs from the pin in schemas/crds.json ({source['kind']} {source['tag']})")
+            return data
+    try:
+        with urllib.request.urlopen(source["url"], timeout=30) as resp:  # noqa: S310 - pinned https URL
+            data = resp.read()
+    except OSError as exc:
+        raise UserError(f"no CRD for {source['kind']}: not in {mirror_dir()} and {source['url']} could not be fetched ({exc}); "
+                        "set INFERENCE_FLEET_CRD_MIRROR to a folder with the pinned CRDs") from None
+    if hashlib.sha256(data).hexdigest() != source["sha256"]:
+        raise UserError(f"{source['url']}: sha256 differs from the pin in schemas/crds.json")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(data)
+    return data
+
+
+def crd_version_schema(source: dict) -> dict:
+    """The strict JSON Schema of one served version of a pinned CRD (cached by sha256)."""
+    cached = cache_dir() / "schemas" / f"{source['sha256']}-{source['version']}-v{CONVERTER_VERSION}.json"
+    if cached.is_file():
+        try:
+            return json.loads(cached.read_text(encoding="utf-8"))
+        except ValueError:
+            pass
+    crd = yaml.load(_crd_text(source), Loader=_Loader)  # noqa: S506 - safe C loader
+    version = next(v for v in crd["spec"]["versions"] if v["name"] == source["version"])
+    if not version.get("served", True):
+        raise UserError(f"{source['kind']} {source['version']} is not served by the pinned CRD")
+    schema = strict(copy.deepcopy(version["schema"]["openAPIV3Schema"]), top=True)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(schema), encoding="utf-8")
+    os.replace(tmp, cached)
+    return schema
+
+
+def strict(node: dict, top: bool = False) -> dict:
+    """openAPIV3Schema → JSON Schema as strict as the API server with strict field validation."""
+    if node.get("x-kubernetes-int-or-string"):
+        node.pop("type", None)
+        node["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    if node.get("nullable"):
+        t = node.get("type")
+        if isinstance(t, str):
+            node["type"] = [t, "null"]
+    if "properties" in node:
+        for key, sub in node["properties"].items():
+            node["properties"][key] = strict(sub)
+        if not node.get("x-kubernetes-preserve-unknown-fields") and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+    if isinstance(node.get("additionalProperties"), dict):
+        node["additionalProperties"] = strict(node["additionalProperties"])
+    if isinstance(node.get("items"), dict):
+        node["items"] = strict(node["items"])
+    # allOf/anyOf/oneOf branches in CRDs are partial constraints on the same object: they stay open.
+    if node.get("x-kubernetes-embedded-resource"):
+        node.setdefault("properties", {}).update({"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                                                  "metadata": {"type": "object"}})
+    if top:
+        props = node.setdefault("properties", {})
+        props["metadata"] = OBJECT_META
+        node["additionalProperties"] = False
+        node.setdefault("required", [])
+        for k in ("apiVersion", "kind", "metadata"):
+            if k not in node["required"]:
+                node["required"].append(k)
+    return node
+
+
+_DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+OBJECT_META = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "maxLength": 253, "pattern": _DNS_SUBDOMAIN},
+        "namespace": {"type": "string", "maxLength": 63, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
+        "labels": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 63}},
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+def _apply_supplement(schema: dict, rel: str) -> dict:
+    sup = json.loads((SCHEMAS / rel).read_text(encoding="utf-8"))
+    if "schema" in sup:
+        return sup["schema"]
+    node = schema
+    for part in sup["at"].strip("/").split("/"):
+        node = node.setdefault(part, {})
+    node.update(sup["properties"])
+    return schema
+
+
+@lru_cache(maxsize=None)
+def custom_kind(group: str, version: str, kind: str) -> KindSchema | None:
+    source = crd_sources().get((group, version, kind))
+    if source is None:
+        return None
+    schema = crd_version_schema(source) if "sha256" in source else {}
+    where = f"{source.get('url', 'ours')}"
+    if source.get("supplement"):
+        schema = _apply_supplement(schema, source["supplement"])
+        where += f" + schemas/{source['supplement']}"
+    return KindSchema(jsonschema.Draft7Validator(schema), schema, where)
+
+
+_K8S_DIR = None
+
+
+@lru_cache(maxsize=None)
+def _builtin_registry(k8s: str) -> tuple[Path, Registry]:
+    import kubernetes_validate.utils as kv
+
+    version = [v for v in kv.all_versions() if kv.major_minor(v) <= k8s][-1]
+    root = Path(kv.__file__).resolve().parent / "kubernetes-json-schema" / f"v{version}-local-strict"
+    defs = json.loads((root / "_definitions.json").read_text(encoding="utf-8"))
+    return root, Resource.from_contents(defs) @ Registry()
+
+
+@lru_cache(maxsize=None)
+def builtin_kind(api_version: str, kind: str, k8s: str) -> KindSchema | None:
+    root, registry = _builtin_registry(k8s)
+    short = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    path = root / f"{kind.lower()}-{short}.json"
+    if not path.is_file():
+        return None
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return KindSchema(jsonschema.Draft202012Validator(schema, registry=registry), schema,
+                      f"kubernetes-validate {root.name}")
+
+
+BUILTIN_GROUPS = {"", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io",
+                  "resource.k8s.io", "storage.k8s.io", "scheduling.k8s.io", "coordination.k8s.io", "discovery.k8s.io",
+                  "admissionregistration.k8s.io", "apiextensions.k8s.io", "certificates.k8s.io", "node.k8s.io"}
+
+
+def schema_for(api_version: str, kind: str, k8s: str) -> KindSchema | None:
+    group, _, version = api_version.rpartition("/")
+    custom = custom_kind(group, version, kind)
+    if custom:
+        return custom
+    if group in BUILTIN_GROUPS:
+        return builtin_kind(api_version, kind, k8s)
+    return None
