@@ -1,0 +1,65 @@
+"""Shared fixtures: the provisioned tools, and synthesized trees of the test fleets (built once per session)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TOOLS = REPO / ".tools" / "bin"
+FLEETS = Path(__file__).resolve().parent / "fleets"
+
+os.environ["PATH"] = f"{TOOLS}{os.pathsep}{os.environ.get('PATH', '')}"
+if (TOOLS / "node").exists():
+    os.environ.setdefault("JSII_NODE", str(TOOLS / "node"))
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not provisioned; run `make test` (scripts/bootstrap.sh installs it)")
+    return path
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def fleet_files() -> list[Path]:
+    return [REPO / "fleet.yaml", *sorted(FLEETS.glob("*.yaml"))]
+
+
+_TREES: dict[Path, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory):
+    """fleet file → folder with its synthesized output (charts/, overlays/), built once per session."""
+    from synth.pipeline import synthesize
+
+    def get(config: Path) -> Path:
+        if config not in _TREES:
+            out = tmp_path_factory.mktemp(config.stem)
+            synthesize(config, out)
+            _TREES[config] = out
+        return _TREES[config]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def plans():
+    from synth.pipeline import render
+
+    cache: dict[Path, object] = {}
+
+    def get(config: Path):
+        if config not in cache:
+            cache[config] = render(config)[0]
+        return cache[config]
+
+    return get

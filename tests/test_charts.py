@@ -1,0 +1,157 @@
+"""Every chart passes `helm lint --strict` and renders, with every values file and with every optional branch
+flipped; and `helm template` gives exactly the objects the overlay renderer gives for the same values."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from synth.template import All, Equals, Greater, Not, Truthy, lookup
+from tests.conftest import fleet_files, run, tool
+
+
+def _set(values: dict, path: str, value) -> dict:
+    out = copy.deepcopy(values)
+    node = out
+    parts = path.split(".")
+    for p in parts[:-1]:
+        node = node[p]
+    node[parts[-1]] = value
+    return out
+
+
+def _branch_values(chart) -> list[tuple[str, dict]]:
+    """The defaults, then one variant per way each condition, list and splice of the chart can go."""
+    base = chart.defaults
+    variants: list[tuple[str, dict]] = [("defaults", base)]
+    seen = set()
+
+    def leaves(cond):
+        if isinstance(cond, Not):
+            yield from leaves(cond.cond)
+        elif isinstance(cond, All):
+            for c in cond.conds:
+                yield from leaves(c)
+        else:
+            yield cond
+
+    conds = [chart.conds[i] for i in range(len(chart.conds._conds))]
+    conds += [t.when for t in chart.templates if t.when]
+    for cond in conds:
+        for leaf in leaves(cond):
+            if leaf in seen:
+                continue
+            seen.add(leaf)
+            if isinstance(leaf, Truthy):
+                variants.append((f"{leaf.path}={not lookup(base, leaf.path)}", _set(base, leaf.path, not lookup(base, leaf.path))))
+            elif isinstance(leaf, Equals):
+                variants.append((f"{leaf.path}={leaf.value}", _set(base, leaf.path, leaf.value)))
+            elif isinstance(leaf, Greater):
+                for v in (leaf.than, leaf.than + 1):
+                    variants.append((f"{leaf.path}={v}", _set(base, leaf.path, v)))
+    for t in chart.templates:
+        if t.for_each:
+            variants.append((f"{t.for_each.path}=[]", _set(base, t.for_each.path, [])))
+    if chart.key == "serving":
+        variants.append(("extraArgs", _set(base, "server.extraArgs", ["--max-num-seqs=64", "--enable-prefix-caching"])))
+        variants.append(("proxySubnets=[]", _set(base, "networkPolicy.proxySubnets", [])))
+        variants.append(("template-text", _set(base, "model.name", "{{ .Release.Name }} \"quoted\" {{- fail \"boom\" }}")))
+    return variants
+
+
+def _cases():
+    from synth.pipeline import render
+
+    for config in fleet_files():
+        plan = render(config)[0]
+        for chart in plan.charts:
+            for label, values in _branch_values(chart):
+                yield pytest.param(config, chart.key, label, values, id=f"{config.stem}-{chart.key}-{label}")
+
+
+CASES = list(_cases())
+
+
+def _docs(text: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def _key(o: dict) -> tuple:
+    return (o["kind"], o["metadata"]["name"])
+
+
+@pytest.mark.parametrize("config,chart_key,label,values", CASES)
+def test_helm_template_equals_overlay_renderer(config, chart_key, label, values, synthesized, plans, tmp_path):
+    out = synthesized(config)
+    chart = next(c for c in plans(config).charts if c.key == chart_key)
+    chart_dir = out / "charts" / chart.name
+    vfile = tmp_path / "values.yaml"
+    vfile.write_text(json.dumps(values))
+    helm = tool("helm")
+    lint = run([helm, "lint", "--strict", "--kube-version", "1.34.0", str(chart_dir), "-f", str(vfile)])
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    rendered = run([helm, "template", "release", str(chart_dir), "-f", str(vfile), "--skip-tests", "--kube-version", "1.34.0"])
+    assert rendered.returncode == 0, rendered.stderr
+    from_helm = sorted(_docs(rendered.stdout), key=_key)
+    from_python = sorted([o for _, objs in chart.render(values) for o in objs], key=_key)
+    assert from_helm == from_python
+
+
+@pytest.mark.parametrize("config", fleet_files(), ids=lambda p: p.stem)
+def test_every_values_file_lints_and_renders(config, synthesized, plans):
+    out = synthesized(config)
+    helm = tool("helm")
+    for chart in plans(config).charts:
+        chart_dir = out / "charts" / chart.name
+        files = sorted(chart_dir.glob("values-*.yaml"))
+        assert {f.name for f in files} == {f"values-{c}.yaml" for c in chart.clusters}
+        for vf in files:
+            lint = run([helm, "lint", "--strict", str(chart_dir), "-f", str(vf)])
+            assert lint.returncode == 0, lint.stdout + lint.stderr
+            rendered = run([helm, "template", "r", str(chart_dir), "-f", str(vf)])
+            assert rendered.returncode == 0, rendered.stderr
+            tests = [d for d in _docs(rendered.stdout) if d["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"]
+            assert len(tests) == (1 if chart.key == "serving" else 0)
+
+
+def test_schema_rejects_unknown_values(synthesized, tmp_path):
+    out = synthesized(fleet_files()[0])
+    chart = next((out / "charts").glob("*-serving"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("server:\n  replicaz: 3\n")
+    result = run([tool("helm"), "template", "r", str(chart), "-f", str(bad)])
+    assert result.returncode != 0
+    assert "replicaz" in result.stderr
+
+
+def test_chart_metadata(synthesized):
+    out = synthesized(fleet_files()[0])
+    for chart in (out / "charts").iterdir():
+        meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+        assert meta["apiVersion"] == "v2"
+        assert meta["kubeVersion"] == ">= 1.34.0-0"
+        schema = json.loads((chart / "values.schema.json").read_text())
+        assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+
+        def closed(node):
+            if node.get("type") == "object" and "properties" in node:
+                assert node["additionalProperties"] is False
+                for sub in node["properties"].values():
+                    closed(sub)
+            if isinstance(node.get("items"), dict):
+                closed(node["items"])
+
+        closed(schema)
+
+
+def test_template_files_are_templates(synthesized):
+    """Templates read .Values (they are not static YAML)."""
+    out = synthesized(fleet_files()[0])
+    for chart in (out / "charts").iterdir():
+        texts = [p.read_text() for p in (chart / "templates").rglob("*.yaml")]
+        assert sum(".Values." in t for t in texts) >= len(texts) * 0.8
+        assert all(Path(p).read_text().startswith("# Generated by inference-fleet") for p in (chart / "templates").rglob("*.yaml"))
