@@ -1,0 +1,42 @@
+"""MultiClusterGateway: Gateway, HTTPRoute to the imported pool, and policies on the import."""
+
+from tests.constructs.helpers import objects
+
+IMPORT = {"group": "networking.gke.io", "kind": "GCPInferencePoolImport", "name": "gemma3-27b"}
+
+
+def test_gateway_has_one_address_per_serving_region():
+    gw = objects("gateway")[("Gateway", "inference-gateway")]
+    assert gw["spec"]["gatewayClassName"] == "gke-l7-cross-regional-internal-managed-mc"
+    assert gw["spec"]["addresses"] == [
+        {"type": "networking.gke.io/ephemeral-ipv4-address/us-east5", "value": "us-east5"},
+        {"type": "networking.gke.io/ephemeral-ipv4-address/europe-west4", "value": "europe-west4"}]
+
+
+def test_route_and_policies_target_the_import():
+    objs = objects("gateway")
+    route = objs[("HTTPRoute", "gemma3-27b")]
+    assert route["spec"]["rules"][0]["backendRefs"] == [IMPORT]
+    hc = objs[("HealthCheckPolicy", "gemma3-27b")]
+    assert hc["spec"]["targetRef"] == IMPORT
+    assert hc["spec"]["default"]["config"]["httpHealthCheck"] == {"portSpecification": "USE_FIXED_PORT", "port": 8000, "requestPath": "/health"}
+    bp = objs[("GCPBackendPolicy", "gemma3-27b")]
+    assert bp["spec"]["targetRef"] == IMPORT
+    assert bp["spec"]["default"]["timeoutSec"] == 600
+
+
+def test_balancing_modes_are_exclusive():
+    custom = objects("gateway")[("GCPBackendPolicy", "gemma3-27b")]["spec"]["default"]
+    assert custom["balancingMode"] == "CUSTOM_METRICS"
+    assert custom["customMetrics"] == [{"name": "gke.named_metrics.kv-cache", "dryRun": False, "maxUtilizationPercent": 60}]
+    assert "maxInFlightRequestsPerEndpoint" not in custom
+    inflight = objects("gateway", backend={"balancingMode": "IN_FLIGHT"})[("GCPBackendPolicy", "gemma3-27b")]["spec"]["default"]
+    assert inflight["maxInFlightRequestsPerEndpoint"] == 1000 and "customMetrics" not in inflight
+
+
+def test_namespace_owned_by_serving_chart_when_config_cluster_serves():
+    # In the default fleet the config cluster also serves: the serving chart creates the namespace.
+    assert ("Namespace", "llm-serving") not in objects("gateway")
+    assert objects("gateway", namespace={"create": True})[("Namespace", "llm-serving")]
+    dedicated = objects("gateway", config="tests/fleets/three-regions-llmd.yaml")
+    assert dedicated[("Namespace", "llm")]

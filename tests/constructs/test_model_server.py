@@ -1,0 +1,114 @@
+"""ModelServer: the vLLM TPU Deployment and its Service, PDB, PodMonitoring and HPA."""
+
+from __future__ import annotations
+
+import json
+
+from tests.constructs.helpers import objects, one, pod_spec
+
+
+def _deployment(**over):
+    return objects(**over)[("Deployment", "gemma3-27b-vllm")]
+
+
+def _vllm(dep):
+    return next(c for c in pod_spec(dep)["containers"] if c["name"] == "vllm")
+
+
+def test_tensor_parallelism_equals_chips_requested():
+    c = _vllm(_deployment())
+    assert "--tensor-parallel-size=4" in c["args"]
+    assert c["resources"]["requests"]["google.com/tpu"] == 4
+    assert c["resources"]["limits"]["google.com/tpu"] == 4
+
+
+def test_no_cdk8s_plus_runtime_default_leaks():
+    dep = _deployment()
+    text = json.dumps(dep)
+    assert "cdk8s.io/metadata.addr" not in text
+    assert "1500m" not in text and "2048Mi" not in text
+    c = _vllm(dep)
+    assert "tcpSocket" not in json.dumps(c)
+    assert c["securityContext"]["readOnlyRootFilesystem"] is False  # vLLM writes to its home
+    assert c["imagePullPolicy"] == "IfNotPresent"
+    assert dep["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": "gemma3-27b",
+        "app.kubernetes.io/component": "model-server"}
+
+
+def test_resources_sized_for_ct6e_standard_4t():
+    c = _vllm(_deployment())
+    assert c["resources"]["requests"]["cpu"] == "40"
+    assert c["resources"]["requests"]["memory"] == c["resources"]["limits"]["memory"] == "200Gi"
+    assert "cpu" not in c["resources"]["limits"]
+
+
+def test_startup_budget_covers_xla_compilation():
+    p = _vllm(_deployment())["startupProbe"]
+    assert p["httpGet"] == {"path": "/health", "port": 8000, "scheme": "HTTP"}
+    assert p["failureThreshold"] * p["periodSeconds"] >= 600
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert _vllm(_deployment())[probe]["httpGet"]["path"] == "/health"
+
+
+def test_one_pod_per_tpu_node_rollout():
+    dep = _deployment()
+    assert dep["spec"]["strategy"] == {"type": "Recreate"}
+    spec = pod_spec(dep)
+    assert spec["nodeSelector"] == {"cloud.google.com/gke-tpu-accelerator": "tpu-v6e-slice",
+                                    "cloud.google.com/gke-tpu-topology": "2x2", "topology.kubernetes.io/zone": "us-east5-b"}
+    assert {"key": "google.com/tpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+
+
+def test_graceful_drain():
+    dep = _deployment()
+    assert pod_spec(dep)["terminationGracePeriodSeconds"] == 600
+    assert _vllm(dep)["lifecycle"]["preStop"] == {"sleep": {"seconds": 30}}
+
+
+def test_shm_and_per_pod_xla_cache():
+    spec = pod_spec(_deployment())
+    vols = {v["name"]: v for v in spec["volumes"]}
+    assert vols["dshm"]["emptyDir"] == {"medium": "Memory"}
+    assert vols["xla-cache"]["emptyDir"] == {}
+    c = _vllm(_deployment())
+    assert {"name": "VLLM_XLA_CACHE_PATH", "value": "/xla-cache"} in c["env"]
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    assert mounts["/dev/shm"] == "dshm" and mounts["/xla-cache"] == "xla-cache"
+
+
+def test_replicas_fixed_without_hpa_and_omitted_with_it():
+    assert _deployment()["spec"]["replicas"] == 2
+    objs = objects(server={"autoscaling": {"enabled": True}})
+    dep = objs[("Deployment", "gemma3-27b-vllm")]
+    assert "replicas" not in dep["spec"]
+    hpa = one(objs, "HorizontalPodAutoscaler")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "gemma3-27b-vllm"
+    assert hpa["spec"]["metrics"][0]["pods"]["metric"]["name"] == "prometheus.googleapis.com|vllm:num_requests_waiting|gauge"
+    assert not [k for k in objects() if k[0] == "HorizontalPodAutoscaler"]
+
+
+def test_pdb_and_metrics_select_the_pods():
+    objs = objects()
+    labels = objs[("Deployment", "gemma3-27b-vllm")]["spec"]["template"]["metadata"]["labels"]
+    for kind in ("PodDisruptionBudget", "PodMonitoring"):
+        sel = objs[(kind, "gemma3-27b-vllm")]["spec"]["selector"]["matchLabels"]
+        assert all(labels[k] == v for k, v in sel.items())
+    assert objs[("PodDisruptionBudget", "gemma3-27b-vllm")]["spec"]["maxUnavailable"] == 1
+    assert objs[("PodMonitoring", "gemma3-27b-vllm")]["spec"]["endpoints"][0]["path"] == "/metrics"
+
+
+def test_extra_args_follow_ours():
+    c = _vllm(_deployment(server={"extraArgs": ["--max-num-seqs=64"]}))
+    assert c["args"][-1] == "--max-num-seqs=64"
+    assert c["args"].index("--no-enable-log-requests") < len(c["args"]) - 1
+
+
+def test_hardened_but_not_privileged():
+    dep = _deployment()
+    c = _vllm(dep)
+    assert c["securityContext"]["privileged"] is False
+    assert c["securityContext"]["allowPrivilegeEscalation"] is False
+    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert pod_spec(dep)["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod_spec(dep)["automountServiceAccountToken"] is False
