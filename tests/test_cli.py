@@ -1,0 +1,44 @@
+"""The CLI: exit codes, one-line errors, no tracebacks, --check."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+
+def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "synth", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def test_bad_config_is_one_line_exit_2_and_writes_nothing(tmp_path):
+    bad = tmp_path / "fleet.yaml"
+    bad.write_text((REPO / "fleet.yaml").read_text().replace("topology: 2x2", "topology: 9x9"))
+    out = tmp_path / "out"
+    r = cli("synth", "--config", str(bad), "--out", str(out))
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "server.tpu.topology" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_missing_config(tmp_path):
+    r = cli("synth", "--config", str(tmp_path / "nope.yaml"), "--out", str(tmp_path))
+    assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_check_lists_edited_files(tmp_path):
+    out = tmp_path / "out"
+    assert cli("synth", "--out", str(out)).returncode == 0
+    assert cli("synth", "--check", "--out", str(out)).returncode == 0
+    edited = out / "charts" / "gemma3-serving" / "templates" / "deployment.yaml"
+    edited.write_text(edited.read_text() + "# edit\n")
+    (out / "overlays" / "gemma3-us-east5" / "serving" / "service.yaml").unlink()
+    r = cli("synth", "--check", "--out", str(out))
+    assert r.returncode == 1
+    assert "stale: charts/gemma3-serving/templates/deployment.yaml" in r.stdout
+    assert "missing: overlays/gemma3-us-east5/serving/service.yaml" in r.stdout
