@@ -1,0 +1,97 @@
+"""`inference-fleet validate`: load what each cluster receives, run the engine, report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from synth.errors import UserError
+from synth.validate.engine import Problem, Validator, format_problem
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SUFFIXES = {".yaml", ".yml", ".json"}
+
+
+def load_docs(path: Path, label: str | None = None) -> list[tuple[str, object]]:
+    """(file, object) for every document under ``path`` (a file or a folder, recursively, sorted)."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+    docs: list[tuple[str, object]] = []
+    for f in files:
+        if f.name in ("kustomization.yaml", "Chart.yaml") or f.name.startswith("values"):
+            continue
+        shown = label or str(f)
+        try:
+            for doc in yaml.load_all(f.read_text(encoding="utf-8"), Loader=_Loader):  # noqa: S506 - safe loader
+                if doc is not None:
+                    docs.append((shown, doc))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            docs.append((shown, {"__error__": str(exc).splitlines()[0]}))
+    return docs
+
+
+def kustomize(overlay: Path) -> list[tuple[str, object]]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise UserError("kubectl is not on PATH; run `make validate` (it provisions kubectl) or install kubectl >= 1.34")
+    result = subprocess.run([kubectl, "kustomize", str(overlay)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise UserError(f"kubectl kustomize {overlay} failed: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'no output'}")
+    shown = f"kustomize({overlay})"
+    return [(shown, d) for d in yaml.load_all(result.stdout, Loader=_Loader) if d is not None]  # noqa: S506
+
+
+def collect(paths: list[str], overlays: str | None) -> dict[str, list[tuple[str, object]]]:
+    clusters: dict[str, list[tuple[str, object]]] = {}
+    if overlays:
+        root = Path(overlays)
+        if not root.is_dir():
+            raise UserError(f"{overlays}: not a folder")
+        for overlay in sorted(p.parent for p in root.glob("*/kustomization.yaml")):
+            clusters[overlay.name] = kustomize(overlay)
+        if not clusters:
+            raise UserError(f"{overlays}: no overlays (folders with kustomization.yaml)")
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise UserError(f"{raw}: no such file or folder")
+        name = p.stem if p.is_file() else p.name
+        while name in clusters:
+            name += "+"
+        clusters[name] = load_docs(p)
+    if not clusters:
+        raise UserError("nothing to validate: pass files or folders (one per cluster) or --overlays DIR")
+    return clusters
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    clusters = collect(args.paths, args.overlays)
+    validator = Validator(args.kubernetes_version)
+    problems: list[Problem] = []
+    for cluster, docs in clusters.items():
+        for file, doc in docs:
+            if isinstance(doc, dict) and "__error__" in doc:
+                problems.append(Problem(file, "?", "", "yaml", doc["__error__"], cluster))
+        clusters[cluster] = [(f, d) for f, d in docs if not (isinstance(d, dict) and "__error__" in d)]
+    problems += validator.validate_fleet(clusters)
+    stats = validator.stats
+    if args.json:
+        print(json.dumps({
+            "kubernetesVersion": args.kubernetes_version,
+            "clusters": sorted(clusters),
+            "objects": stats.objects,
+            "cel": {"evaluated": stats.cel_evaluated, "skipped": len(stats.cel_skipped), "skippedRules": sorted(set(stats.cel_skipped))},
+            "problems": [p.__dict__ for p in problems],
+        }, indent=2))
+    else:
+        for p in problems:
+            print(format_problem(p))
+        print(f"inference-fleet: {stats.objects} objects in {len(clusters)} cluster(s): {len(problems)} problem(s); "
+              f"CEL rules evaluated {stats.cel_evaluated}, skipped {len(stats.cel_skipped)} (unsupported by cel-python)",
+              file=sys.stderr)
+    return 1 if problems else 0
