@@ -22,8 +22,14 @@ def validate_plan(plan: Plan) -> None:
     from synth.validate.engine import Validator, format_problem
 
     validator = Validator()
-    per_cluster = {c.name: [o for _, _, objs in plan.cluster_objects(c) for o in objs] for c in plan.fleet.clusters}
-    problems = validator.validate_fleet({name: [("<synth>", o) for o in objs] for name, objs in per_cluster.items()})
+    from synth.emit.delivery import delivery_objects
+
+    per_cluster = {c.name: [(f"overlays/{c.name}/{chart.key}/{file}", o) for chart, file, objs in plan.cluster_objects(c)
+                            for o in objs] for c in plan.fleet.clusters}
+    problems = validator.validate_fleet(per_cluster)
+    for path, objs in delivery_objects(plan).items():
+        for o in objs:
+            problems += validator.validate_object(path, o)
     if problems:
         lines = [format_problem(p) for p in problems]
         raise UserError(f"generated manifests fail validation; nothing was written:\n  " + "\n  ".join(lines))

@@ -17,6 +17,7 @@ from synth.config import catalog
 from synth.config.model import (
     Autoscaling,
     Cluster,
+    Delivery,
     Dranet,
     Fleet,
     GcsFuse,
@@ -297,6 +298,19 @@ def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
         fail("gateway.configCluster", f"'{gw['configCluster']}' is not a cluster of the fleet; one of: {', '.join(seen)}")
     if not any(c["serving"] for c in clusters):
         fail("clusters", "no serving cluster: at least one cluster needs serving: true")
+    dl = data["delivery"]
+    regions = list(dict.fromkeys(c["region"] for c in clusters))
+    order = dl["argocd"].get("regionOrder")
+    if order is not None:
+        for i, r in enumerate(order):
+            if r not in regions:
+                fail(f"delivery.argocd.regionOrder[{i}]", f"'{r}' is not a region of the fleet; one of: {', '.join(regions)}")
+        missing = [r for r in regions if r not in order]
+        if missing:
+            fail("delivery.argocd.regionOrder", f"missing region(s) {', '.join(missing)}; list every region once")
+    cs = dl["configSync"]
+    if "gcpServiceAccountEmail" in cs and cs["auth"] != "gcpserviceaccount":
+        fail("delivery.configSync.gcpServiceAccountEmail", f"only used with auth gcpserviceaccount (auth is {cs['auth']})")
 
     fleet = Fleet(
         name=data["name"],
@@ -353,6 +367,17 @@ def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
                 proxy_subnet=c.get("proxySubnet"),
             )
             for c in clusters
+        ),
+        delivery=Delivery(
+            repo_url=dl["repoURL"],
+            revision=dl["revision"],
+            path=dl["path"].rstrip("/"),
+            argocd_namespace=dl["argocd"]["namespace"],
+            region_order=tuple(order or regions),
+            config_sync_auth=cs["auth"],
+            gcp_service_account_email=cs.get("gcpServiceAccountEmail") or f"config-sync@{data['project']['id']}.iam.gserviceaccount.com",
+            secret_name=cs["secretName"],
+            period=cs["period"],
         ),
     )
     return fleet

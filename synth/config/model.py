@@ -109,6 +109,22 @@ class Cluster:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    repo_url: str
+    revision: str
+    path: str
+    argocd_namespace: str
+    region_order: tuple[str, ...]
+    config_sync_auth: str
+    gcp_service_account_email: str
+    secret_name: str
+    period: str
+
+    def overlay_dir(self, cluster: str) -> str:
+        return f"overlays/{cluster}" if self.path == "." else f"{self.path}/overlays/{cluster}"
+
+
+@dataclass(frozen=True)
 class Fleet:
     name: str
     project: Project
@@ -118,6 +134,7 @@ class Fleet:
     routing: Routing
     gateway: Gateway
     clusters: tuple[Cluster, ...]
+    delivery: Delivery
 
     @property
     def serving_clusters(self) -> tuple[Cluster, ...]:

@@ -144,5 +144,16 @@ def all_files(plan: Plan, config_name: str) -> tuple[dict[str, bytes], dict[str,
         files.update(chart_files(chart, plan.fleet, head))
     generated, seeds = overlay_files(plan, head)
     files.update(generated)
+    from synth.emit.delivery import cluster_secrets_doc, delivery_objects
+
+    for path, objs in delivery_objects(plan).items():
+        note = head
+        if path.endswith("applicationset.yaml"):
+            note += ("\nRolls out one region per step (RollingSync): enable progressive syncs in the controller with\n"
+                     "applicationsetcontroller.enable.progressive.syncs: \"true\" (argocd-cmd-params-cm).\n"
+                     + cluster_secrets_doc(plan.fleet))
+        elif "config-sync" in path:
+            note += "\nApply to the cluster itself: kubectl apply -f " + path
+        files[path] = _commented("---\n".join(dump_yaml(o) for o in objs), note)
     return ({k: v.encode("utf-8") for k, v in sorted(files.items())},
             {k: v.encode("utf-8") for k, v in sorted(seeds.items())})

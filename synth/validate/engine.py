@@ -137,7 +137,7 @@ class Validator:
             for file, obj in docs:
                 problems += [_at(p, cluster) for p in self.validate_object(file, obj)]
             problems += [_at(p, cluster) for p in rules.cluster_rules(docs)]
-        if len(clusters) > 1 or any(rules.has_gateway(d) for d in clusters.values()):
+        if any(rules.has_routing(d) for d in clusters.values()):
             problems += rules.fleet_rules(clusters)
         return problems
 

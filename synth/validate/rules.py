@@ -38,8 +38,9 @@ def _args(container: dict) -> dict[str, str]:
     return out
 
 
-def has_gateway(docs) -> bool:
-    return any(o.get("kind") == "Gateway" for _, o in iter_objects(docs))
+def has_routing(docs) -> bool:
+    """Fleet rules apply once any cluster holds a pool or a Gateway."""
+    return any(o.get("kind") in ("Gateway", "InferencePool") for _, o in iter_objects(docs))
 
 
 def cluster_rules(docs: list[tuple[str, dict]]) -> list[Problem]:
@@ -179,7 +180,8 @@ def fleet_rules(clusters: dict[str, list[tuple[str, dict]]]) -> list[Problem]:
                 pools.setdefault(cluster, {})[(_ns(o), _name(o))] = (f, o)
             if o.get("kind") == "Gateway":
                 gateways.append((cluster, f, o))
-    if len(gateways) != 1:
+    # One cluster validated on its own need not be the config cluster; a fleet needs exactly one.
+    if len(gateways) > 1 or (not gateways and len(clusters) > 1):
         where = ", ".join(c for c, _, _ in gateways) or "none"
         problems.append(Problem("", "Gateway", "", "config-cluster", f"exactly one config cluster must hold the Gateway (found: {where})"))
     shapes = {}

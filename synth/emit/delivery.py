@@ -1,0 +1,127 @@
+"""Fleet-level delivery objects: an Argo CD ApplicationSet + AppProject over labelled cluster Secrets, and a
+Config Sync RootSync per cluster. Both point each cluster at its overlay. Plain data: nothing here needs cdk8s."""
+
+from __future__ import annotations
+
+from synth.config.model import Fleet
+from synth.plan import Plan
+
+LABEL = "inference-fleet.dev"
+# Labels an operator puts on each Argo CD cluster Secret (none of Google's fleet syncers add them).
+SECRET_LABELS = (f"{LABEL}/fleet", f"{LABEL}/cluster", f"{LABEL}/region", f"{LABEL}/role")
+CONNECT_GATEWAY = "https://connectgateway.googleapis.com/v1/projects/{number}/locations/global/gkeMemberships/{cluster}"
+
+
+def _role(fleet: Fleet, cluster) -> str:
+    roles = (["serving"] if cluster.serving else []) + (["config"] if cluster.name == fleet.gateway.config_cluster else [])
+    return "-".join(roles)
+
+
+def cluster_secret_labels(fleet: Fleet) -> dict[str, dict[str, str]]:
+    return {c.name: {"argocd.argoproj.io/secret-type": "cluster", f"{LABEL}/fleet": fleet.name,
+                     f"{LABEL}/cluster": c.name, f"{LABEL}/region": c.region, f"{LABEL}/role": _role(fleet, c)}
+            for c in fleet.clusters}
+
+
+def application_set(fleet: Fleet) -> dict:
+    d = fleet.delivery
+    cluster = f'{{{{index .metadata.labels "{LABEL}/cluster"}}}}'
+    region = f'{{{{index .metadata.labels "{LABEL}/region"}}}}'
+    overlay = d.overlay_dir("CLUSTER").replace("CLUSTER", cluster)
+    steps = [{"matchExpressions": [{"key": "region", "operator": "In", "values": [r]}], "maxUpdate": "100%"}
+             for r in d.region_order]
+    # Applications matching no step are never synced by RollingSync: the last step takes everything else.
+    steps.append({"matchExpressions": [{"key": "region", "operator": "NotIn", "values": list(d.region_order)}]})
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": fleet.name, "namespace": d.argocd_namespace,
+                     "labels": {"app.kubernetes.io/part-of": fleet.name, "app.kubernetes.io/managed-by": "inference-fleet"}},
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"clusters": {"selector": {
+                "matchLabels": {"argocd.argoproj.io/secret-type": "cluster", f"{LABEL}/fleet": fleet.name},
+                # `index` on a missing label yields "" even with missingkey=error: require the labels here.
+                "matchExpressions": [
+                    {"key": f"{LABEL}/cluster", "operator": "In", "values": [c.name for c in fleet.clusters]},
+                    {"key": f"{LABEL}/region", "operator": "Exists"},
+                ],
+            }}}],
+            "strategy": {"type": "RollingSync", "rollingSync": {"steps": steps}},
+            "syncPolicy": {"preserveResourcesOnDeletion": True},
+            "template": {
+                "metadata": {"name": f"{fleet.name}-{cluster}",
+                             "labels": {"region": region, "cluster": cluster, "fleet": fleet.name}},
+                "spec": {
+                    "project": fleet.name,
+                    "source": {"repoURL": d.repo_url, "targetRevision": d.revision, "path": overlay},
+                    "destination": {"server": "{{.server}}", "namespace": fleet.namespace},
+                    "syncPolicy": {
+                        "automated": {"prune": True, "selfHeal": True},
+                        "syncOptions": ["ServerSideApply=true", "PruneLast=true", "FailOnSharedResource=true"],
+                        "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}},
+                    },
+                },
+            },
+        },
+    }
+
+
+def app_project(fleet: Fleet, plan: Plan) -> dict:
+    d = fleet.delivery
+    # Every kind the charts can emit (whatever the values), not just what the current values render.
+    kinds = sorted({(t.obj["apiVersion"].rpartition("/")[0], t.obj["kind"], "namespace" in t.obj["metadata"])
+                    for chart in plan.charts for t in chart.templates if not t.helm_only})
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": fleet.name, "namespace": d.argocd_namespace,
+                     "labels": {"app.kubernetes.io/part-of": fleet.name, "app.kubernetes.io/managed-by": "inference-fleet"}},
+        "spec": {
+            "description": f"{fleet.model.name} inference fleet {fleet.name}: only its repository, clusters, namespace and kinds.",
+            "sourceRepos": [d.repo_url],
+            "destinations": [{"server": CONNECT_GATEWAY.format(number=fleet.project.number, cluster=c.name),
+                              "namespace": fleet.namespace} for c in fleet.clusters],
+            "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k, namespaced in kinds if not namespaced],
+            "namespaceResourceWhitelist": [{"group": g, "kind": k} for g, k, namespaced in kinds if namespaced],
+            "orphanedResources": {"warn": True},
+        },
+    }
+
+
+def root_sync(fleet: Fleet, cluster) -> dict:
+    d = fleet.delivery
+    git = {"repo": d.repo_url, "revision": d.revision, "dir": d.overlay_dir(cluster.name), "auth": d.config_sync_auth,
+           "period": d.period}
+    if d.config_sync_auth == "gcpserviceaccount":
+        git["gcpServiceAccountEmail"] = d.gcp_service_account_email
+    elif d.config_sync_auth in ("token", "ssh", "githubapp", "cookiefile"):
+        git["secretRef"] = {"name": d.secret_name}
+    return {
+        "apiVersion": "configsync.gke.io/v1beta1",
+        "kind": "RootSync",
+        "metadata": {"name": fleet.name, "namespace": "config-management-system",
+                     "labels": {"app.kubernetes.io/part-of": fleet.name, "app.kubernetes.io/managed-by": "inference-fleet"}},
+        "spec": {"sourceType": "git", "sourceFormat": "unstructured", "git": git},
+    }
+
+
+def delivery_objects(plan: Plan) -> dict[str, list[dict]]:
+    """Output path → objects."""
+    fleet = plan.fleet
+    out = {
+        "delivery/argocd/applicationset.yaml": [application_set(fleet)],
+        "delivery/argocd/appproject.yaml": [app_project(fleet, plan)],
+    }
+    for c in fleet.clusters:
+        out[f"delivery/config-sync/{c.name}/rootsync.yaml"] = [root_sync(fleet, c)]
+    return out
+
+
+def cluster_secrets_doc(fleet: Fleet) -> str:
+    lines = ["Label each Argo CD cluster Secret of this fleet (in namespace "
+             f"{fleet.delivery.argocd_namespace}) exactly so; the ApplicationSet selects on these labels:", ""]
+    for name, labels in cluster_secret_labels(fleet).items():
+        lines.append(f"  {name}: " + ", ".join(f"{k}={v}" for k, v in labels.items()))
+    return "\n".join(lines)

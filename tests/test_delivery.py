@@ -1,0 +1,66 @@
+"""Delivery objects: ApplicationSet + AppProject, RootSyncs. They validate against their pinned CRDs, point at
+overlays that exist and build, roll out every region, and allow exactly the kinds the charts emit."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from synth.validate.cli import load_docs
+from synth.validate.engine import Validator, format_problem
+from tests.conftest import fleet_files, run, tool
+
+
+def _load(path):
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+@pytest.mark.parametrize("config", fleet_files(), ids=lambda p: p.stem)
+def test_delivery_objects_validate_and_point_at_overlays(config, synthesized, plans):
+    out = synthesized(config)
+    plan = plans(config)
+    fleet = plan.fleet
+    problems = Validator().validate_fleet({"argocd": load_docs(out / "delivery" / "argocd"),
+                                           "config-sync": load_docs(out / "delivery" / "config-sync")})
+    assert not problems, "\n".join(map(format_problem, problems))
+
+    appset = _load(out / "delivery/argocd/applicationset.yaml")[0]
+    spec = appset["spec"]
+    assert spec["goTemplate"] is True and spec["goTemplateOptions"] == ["missingkey=error"]
+    assert spec["syncPolicy"]["preserveResourcesOnDeletion"] is True
+    assert "ServerSideApply=true" in spec["template"]["spec"]["syncPolicy"]["syncOptions"]
+    path_tmpl = spec["template"]["spec"]["source"]["path"]
+    kubectl = tool("kubectl")
+    for cluster in fleet.clusters:
+        path = path_tmpl.replace('{{index .metadata.labels "inference-fleet.dev/cluster"}}', cluster.name)
+        assert (out / path / "kustomization.yaml").is_file()
+        assert run([kubectl, "kustomize", str(out / path)]).returncode == 0
+        rootsync = _load(out / f"delivery/config-sync/{cluster.name}/rootsync.yaml")[0]
+        assert rootsync["spec"]["git"]["dir"] == path
+        assert rootsync["spec"]["sourceFormat"] == "unstructured"
+        assert rootsync["metadata"]["namespace"] == "config-management-system"
+
+    steps = spec["strategy"]["rollingSync"]["steps"]
+    assert spec["strategy"]["type"] == "RollingSync"
+    for cluster in fleet.clusters:
+        matched = [s for s in steps if all(
+            (cluster.region in e["values"]) == (e["operator"] == "In") for e in s["matchExpressions"])]
+        assert len(matched) >= 1, f"no RollingSync step takes {cluster.name}"
+        assert matched[0]["matchExpressions"][0]["operator"] == "In"
+    assert steps[-1]["matchExpressions"][0]["operator"] == "NotIn"
+    assert [s["matchExpressions"][0]["values"][0] for s in steps[:-1]] == list(fleet.delivery.region_order)
+    assert spec["template"]["metadata"]["labels"]["region"] == '{{index .metadata.labels "inference-fleet.dev/region"}}'
+
+
+@pytest.mark.parametrize("config", fleet_files(), ids=lambda p: p.stem)
+def test_app_project_allows_exactly_what_we_emit(config, synthesized, plans):
+    out = synthesized(config)
+    plan = plans(config)
+    project = _load(out / "delivery/argocd/appproject.yaml")[0]["spec"]
+    allowed = {(r["group"], r["kind"]) for r in project["clusterResourceWhitelist"] + project["namespaceResourceWhitelist"]}
+    possible = {(t.obj["apiVersion"].rpartition("/")[0], t.obj["kind"]) for c in plan.charts for t in c.templates if not t.helm_only}
+    assert allowed == possible
+    assert [r["kind"] for r in project["clusterResourceWhitelist"]] == ["Namespace"]
+    assert project["sourceRepos"] == [plan.fleet.delivery.repo_url]
+    assert {d["namespace"] for d in project["destinations"]} == {plan.fleet.namespace}
+    assert len(project["destinations"]) == len(plan.fleet.clusters)
