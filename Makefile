@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 export JSII_NODE := $(CURDIR)/.tools/bin/node
 PY := $(CURDIR)/.venv/bin/python
 
-.PHONY: bootstrap synth check test validate plan bench golden clean
+.PHONY: bootstrap synth check test validate plan bench golden clean diagram
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -37,3 +37,8 @@ bench: bootstrap ## synth and validation speed, as ratios against a bare cdk8s i
 
 clean:
 	rm -rf .venv .tools .cache
+
+diagram: bootstrap ## render the fleet topology to build/fleet.svg (needs Graphviz: apt-get install graphviz)
+	@$(PY) -m synth plan --config "$(CONFIG)" --dot build/fleet.dot
+	@command -v dot >/dev/null || { echo "diagram: Graphviz 'dot' is not installed (apt-get install graphviz); the DOT source is build/fleet.dot" >&2; exit 2; }
+	@dot -Tsvg build/fleet.dot -o build/fleet.svg && echo "build/fleet.svg"

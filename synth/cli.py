@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plan", help="print the fleet plan, failover table and GCP prerequisites")
     pl.add_argument("--config", default="fleet.yaml")
     pl.add_argument("--markdown", action="store_true", help="markdown instead of plain text")
+    pl.add_argument("--dot", metavar="FILE", help="also write the topology as Graphviz DOT to FILE")
     return p
 
 
@@ -43,9 +44,15 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_validate(args)
         if args.command == "plan":
-            from synth.report import plan_text
+            from synth.config.loader import load_fleet
+            from synth.report import dot, plan_lines
 
-            print(plan_text(args.config, markdown=args.markdown), end="")
+            fleet = load_fleet(args.config)
+            print("\n".join(plan_lines(fleet, markdown=args.markdown)))
+            if args.dot:
+                target = Path(args.dot)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(dot(fleet), encoding="utf-8")
             return 0
     except UserError as exc:
         print(f"{PROG}: {exc.message}", file=sys.stderr)

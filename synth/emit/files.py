@@ -145,6 +145,9 @@ def all_files(plan: Plan, config_name: str) -> tuple[dict[str, bytes], dict[str,
     generated, seeds = overlay_files(plan, head)
     files.update(generated)
     from synth.emit.delivery import cluster_secrets_doc, delivery_objects
+    from synth.report import fleet_markdown
+
+    files["FLEET.md"] = fleet_markdown(plan.fleet, head)
 
     for path, objs in delivery_objects(plan).items():
         note = head
