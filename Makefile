@@ -39,6 +39,6 @@ clean:
 	rm -rf .venv .tools .cache
 
 diagram: bootstrap ## render the fleet topology to build/fleet.svg (needs Graphviz: apt-get install graphviz)
-	@$(PY) -m synth plan --config "$(CONFIG)" --dot build/fleet.dot
+	@$(PY) -m synth plan --config "$(CONFIG)" --dot build/fleet.dot >/dev/null
 	@command -v dot >/dev/null || { echo "diagram: Graphviz 'dot' is not installed (apt-get install graphviz); the DOT source is build/fleet.dot" >&2; exit 2; }
 	@dot -Tsvg build/fleet.dot -o build/fleet.svg && echo "build/fleet.svg"
