@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 export JSII_NODE := $(CURDIR)/.tools/bin/node
 PY := $(CURDIR)/.venv/bin/python
 
-.PHONY: bootstrap synth check test validate plan bench golden clean diagram
+.PHONY: bootstrap synth check test validate plan bench golden clean diagram docs
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -42,3 +42,6 @@ diagram: bootstrap ## render the fleet topology to build/fleet.svg (needs Graphv
 	@$(PY) -m synth plan --config "$(CONFIG)" --dot build/fleet.dot >/dev/null
 	@command -v dot >/dev/null || { echo "diagram: Graphviz 'dot' is not installed (apt-get install graphviz); the DOT source is build/fleet.dot" >&2; exit 2; }
 	@dot -Tsvg build/fleet.dot -o build/fleet.svg && echo "build/fleet.svg"
+
+docs: bootstrap ## regenerate the fleet-file reference in README.md from schemas/fleet.schema.json
+	@$(PY) -m synth.docs

@@ -1,0 +1,64 @@
+"""The README's fleet-file reference, generated from schemas/fleet.schema.json (`make docs`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from synth.config.loader import fleet_schema
+
+START, END = "<!-- fleet-reference:start -->", "<!-- fleet-reference:end -->"
+
+
+def _type(node: dict) -> str:
+    if "enum" in node:
+        return " \\| ".join(f"`{v}`" for v in node["enum"])
+    t = node.get("type", "")
+    if t == "array":
+        return f"list of {_type(node.get('items', {}))}" if node.get("items", {}).get("type") != "object" else "list of mappings"
+    return t
+
+
+def _rows(node: dict, prefix: str, required: set[str]) -> list[str]:
+    rows = []
+    for key, sub in node.get("properties", {}).items():
+        path = f"{prefix}{key}"
+        default = sub.get("default")
+        if sub.get("type") == "object" and "properties" in sub:
+            rows.append(f"| `{path}` | mapping | {'required' if key in required else ''} | {sub.get('description', '')} |")
+            rows += _rows(sub, path + ".", set(sub.get("required", [])))
+            continue
+        if sub.get("type") == "array" and sub.get("items", {}).get("type") == "object":
+            shown = "required" if key in required else (f"`{json.dumps(default)}`" if default is not None else "")
+            rows.append(f"| `{path}` | list of mappings | {shown} | {sub.get('description', '')} |")
+            rows += _rows(sub["items"], path + "[].", set(sub["items"].get("required", [])))
+            continue
+        shown = "required" if key in required else (f"`{json.dumps(default)}`" if default is not None else "")
+        desc = sub.get("description", "")
+        if "pattern" in sub and "enum" not in sub:
+            desc += f" Pattern `{sub['pattern']}`."
+        desc = desc.replace("|", "\\|")
+        rows.append(f"| `{path}` | {_type(sub)} | {shown} | {desc} |")
+    return rows
+
+
+def reference() -> str:
+    schema = fleet_schema()
+    lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    lines += _rows(schema, "", set(schema.get("required", [])))
+    return "\n".join(lines).replace("|  |", "| |")
+
+
+def update_readme(readme: Path) -> bool:
+    text = readme.read_text(encoding="utf-8")
+    body = f"{START}\n{reference()}\n{END}"
+    new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: body, text, flags=re.S)
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+        return True
+    return False
+
+
+if __name__ == "__main__":
+    update_readme(Path(__file__).resolve().parents[1] / "README.md")

@@ -1,0 +1,22 @@
+"""The README's fleet-file reference matches the schema (`make docs` regenerates it)."""
+
+from synth.docs import END, START, reference
+from tests.conftest import REPO
+
+
+def test_readme_reference_is_current():
+    text = (REPO / "README.md").read_text()
+    section = text.split(START)[1].split(END)[0].strip()
+    assert section == reference(), "README fleet reference is stale: run `make docs`"
+
+
+def test_every_schema_key_is_documented():
+    from synth.config.loader import fleet_schema
+
+    def walk(node, path):
+        for key, sub in node.get("properties", {}).items():
+            assert sub.get("description"), f"{path}{key} has no description"
+            if sub.get("type") == "object":
+                walk(sub, f"{path}{key}.")
+
+    walk(fleet_schema(), "")
