@@ -288,6 +288,9 @@ def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
             fail(f"clusters[{i}].zone", f"{c['zone']} is not in region {c['region']}")
         if c["serving"] and c["zone"] not in catalog.TPU_V6E_ZONES:
             fail(f"clusters[{i}].zone", f"{c['zone']} does not offer TPU v6e; allowed: {', '.join(sorted(catalog.TPU_V6E_ZONES))}")
+        if c["serving"] and "proxySubnet" not in c:
+            fail(f"clusters[{i}].proxySubnet", "is required for a serving cluster: the CIDR of the region's GLOBAL_MANAGED_PROXY "
+                 "proxy-only subnet, the only source the model servers' NetworkPolicy admits gateway traffic from")
         if not c["serving"]:
             for key in ("replicas", "bucket", "maxReplicas"):
                 if key in c:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from synth.validate.engine import Problem, iter_objects
+from synth.validate.security import security_rules
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -123,15 +124,6 @@ def cluster_rules(docs: list[tuple[str, dict]]) -> list[Problem]:
                     model = args["--model"]
                     if not any(model == m["mountPath"] or model.startswith(m["mountPath"].rstrip("/") + "/") for m in mounts):
                         bad(f, d, f"{cpath}.args", "fuse-model-path", f"--model={model} is not inside a Cloud Storage FUSE mount")
-            sc = c.get("securityContext") or {}
-            if sc.get("privileged"):
-                bad(f, d, f"spec.template.spec.containers[{ci}].securityContext.privileged", "privileged", "containers must not be privileged")
-            if sc.get("allowPrivilegeEscalation") is not False:
-                bad(f, d, f"spec.template.spec.containers[{ci}].securityContext.allowPrivilegeEscalation", "privilege-escalation",
-                    "set allowPrivilegeEscalation: false")
-        for key in ("hostNetwork", "hostPID", "hostIPC"):
-            if pod.get(key):
-                bad(f, d, f"spec.template.spec.{key}", "host-namespaces", f"{key} must be false")
         unclaimed = set(pod_claims) - claimed
         for n in sorted(unclaimed):
             bad(f, d, "spec.template.spec.resourceClaims", "dra-claim", f"claim '{n}' is declared but no container uses it")
@@ -167,6 +159,7 @@ def cluster_rules(docs: list[tuple[str, dict]]) -> list[Problem]:
             if args.get("--pool-name") != _name(pool):
                 bad(f, pool, "spec.endpointPickerRef", "picker-pool-name",
                     f"{_oid(d)} runs with --pool-name={args.get('--pool-name')}, not {_name(pool)}")
+    problems += security_rules(objs)
     return problems
 
 
