@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 
 class UserError(Exception):
     """Bad input or environment: one line, exit code 2."""
@@ -21,11 +24,24 @@ class ConfigError(UserError):
         self.detail = message
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_/-]+$")
+
+
 def format_path(parts) -> str:
+    """``clusters[1].zone``; keys that are not plain words are quoted: ``server["bad key"]``."""
     out = ""
     for p in parts:
         if isinstance(p, int):
             out += f"[{p}]"
-        else:
+        elif _PLAIN_KEY.match(str(p)):
             out += f".{p}" if out else str(p)
+        else:
+            out += f"[{json.dumps(str(p), ensure_ascii=True)}]"
     return out
+
+
+def quote(text: object) -> str:
+    """User text inside a one-line message: quoted, escaped, shortened."""
+    s = json.dumps(str(text), ensure_ascii=True)
+    return s if len(s) <= 60 else s[:56] + '..."'
+

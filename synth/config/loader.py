@@ -29,7 +29,7 @@ from synth.config.model import (
     Server,
     Tpu,
 )
-from synth.errors import ConfigError, UserError, format_path
+from synth.errors import ConfigError, UserError, format_path, quote
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "fleet.schema.json"
 MAX_BYTES = 1 << 20
@@ -65,7 +65,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
         if not isinstance(key, str):
             raise ConfigError("", f"line {key_node.start_mark.line + 1}: keys must be strings, got {key!r}")
         if key in out:
-            raise ConfigError("", f"line {key_node.start_mark.line + 1}: duplicate key '{key}'")
+            raise ConfigError("", f"line {key_node.start_mark.line + 1}: duplicate key {quote(key)}")
         out[key] = loader.construct_object(value_node, deep=deep)
     return out
 
@@ -110,7 +110,7 @@ def read_fleet_file(path: str | Path) -> Any:
 
 def _check_shape(text: str, shown: str) -> None:
     """Bound nesting and aliases before anything is built (anchor/alias bombs, deep nesting)."""
-    depth = aliases = 0
+    depth = aliases = documents = 0
     try:
         for event in yaml.parse(text, Loader=_Base):
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
@@ -123,15 +123,15 @@ def _check_shape(text: str, shown: str) -> None:
                 aliases += 1
                 if aliases > MAX_ALIASES:
                     raise ConfigError("", f"more than {MAX_ALIASES} YAML aliases", shown)
-            elif isinstance(event, yaml.DocumentStartEvent) and getattr(event, "_seen", False):
-                pass
+            elif isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise ConfigError("", "more than one YAML document; a fleet file is a single mapping", shown)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError("", f"invalid YAML: {where}{problem}", shown) from None
-    if len(re.findall(r"^---", text, flags=re.M)) > 1:
-        raise ConfigError("", "more than one YAML document; a fleet file is a single mapping", shown)
 
 
 def _count_nodes(data: Any, shown: str) -> None:
@@ -158,9 +158,9 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
         allowed = ", ".join(sorted(schema.get("properties", {})))
         extra = sorted(set(inst) - set(schema.get("properties", {}))) if isinstance(inst, dict) else []
         key = extra[0] if extra else "?"
-        return format_path([*error.absolute_path, key]), f"unknown key '{key}' (allowed: {allowed})"
+        return format_path([*error.absolute_path, key]), f"unknown key {quote(key)} (allowed: {allowed})"
     if v == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        missing = next((k for k in schema.get("required", []) if isinstance(inst, dict) and k not in inst), "?")
         return format_path([*error.absolute_path, missing]), "is required"
     if v == "type":
         return path, f"must be {_a(schema['type'])}, got {_kind(inst)}"
@@ -298,7 +298,7 @@ def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
         if "maxReplicas" in c and c["maxReplicas"] < auto["minReplicas"]:
             fail(f"clusters[{i}].maxReplicas", f"{c['maxReplicas']} is below server.autoscaling.minReplicas {auto['minReplicas']}")
     if gw["configCluster"] not in seen:
-        fail("gateway.configCluster", f"'{gw['configCluster']}' is not a cluster of the fleet; one of: {', '.join(seen)}")
+        fail("gateway.configCluster", f"{quote(gw['configCluster'])} is not a cluster of the fleet; one of: {', '.join(seen)}")
     if not any(c["serving"] for c in clusters):
         fail("clusters", "no serving cluster: at least one cluster needs serving: true")
     dl = data["delivery"]
@@ -307,7 +307,7 @@ def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
     if order is not None:
         for i, r in enumerate(order):
             if r not in regions:
-                fail(f"delivery.argocd.regionOrder[{i}]", f"'{r}' is not a region of the fleet; one of: {', '.join(regions)}")
+                fail(f"delivery.argocd.regionOrder[{i}]", f"{quote(r)} is not a region of the fleet; one of: {', '.join(regions)}")
         missing = [r for r in regions if r not in order]
         if missing:
             fail("delivery.argocd.regionOrder", f"missing region(s) {', '.join(missing)}; list every region once")
