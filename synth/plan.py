@@ -56,6 +56,9 @@ class Plan:
 
 
 def build_plan(fleet: Fleet) -> Plan:
+    from synth.tools import ensure_node
+
+    ensure_node()
     import cdk8s
 
     from synth.charts import gateway, serving

@@ -42,3 +42,21 @@ def test_check_lists_edited_files(tmp_path):
     assert r.returncode == 1
     assert "stale: charts/gemma3-serving/templates/deployment.yaml" in r.stdout
     assert "missing: overlays/gemma3-us-east5/serving/service.yaml" in r.stdout
+
+
+def test_missing_node_is_an_actionable_error(tmp_path):
+    env = {**os.environ, "JSII_NODE": str(tmp_path / "no-node"), "PYTHONPATH": str(REPO)}
+    r = subprocess.run([sys.executable, "-m", "synth", "synth", "--out", str(tmp_path / "out")], capture_output=True,
+                       text=True, cwd=REPO, env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "Node.js" in r.stderr and "make synth" in r.stderr
+
+
+def test_old_node_is_refused(tmp_path):
+    fake = tmp_path / "node"
+    fake.write_text("#!/bin/sh\necho v20.20.2\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "JSII_NODE": str(fake), "PYTHONPATH": str(REPO)}
+    r = subprocess.run([sys.executable, "-m", "synth", "synth", "--out", str(tmp_path / "out")], capture_output=True,
+                       text=True, cwd=REPO, env=env)
+    assert r.returncode == 2 and "v20.20.2" in r.stderr and ">= 22" in r.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +35,9 @@ def load_docs(path: Path, label: str | None = None) -> list[tuple[str, object]]:
 
 
 def kustomize(overlay: Path) -> list[tuple[str, object]]:
-    kubectl = shutil.which("kubectl")
+    from synth.tools import which
+
+    kubectl = which("kubectl")
     if kubectl is None:
         raise UserError("kubectl is not on PATH; run `make validate` (it provisions kubectl) or install kubectl >= 1.34")
     result = subprocess.run([kubectl, "kustomize", str(overlay)], capture_output=True, text=True)
