@@ -5,6 +5,8 @@ and a message that says how to fix it. A kind without a schema is a problem, nev
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -68,24 +70,57 @@ def _with_defaults(schema: dict, value: Any) -> Any:
     return value
 
 
+_HAS_RULES: dict[int, bool] = {}
+_IGNORES_METADATA: dict[str, bool] = {}
+_BARE_SELF = re.compile(r"\bself\b(?!\s*\.)")
+_RESULTS: dict[tuple[str, str], object] = {}
+
+
+def _has_rules(schema: dict) -> bool:
+    """Whether ``schema`` or anything below it carries CEL rules (cached per schema node)."""
+    key = id(schema)
+    if key not in _HAS_RULES:
+        subs = list((schema.get("properties") or {}).values())
+        for k in ("additionalProperties", "items"):
+            if isinstance(schema.get(k), dict):
+                subs.append(schema[k])
+        _HAS_RULES[key] = bool(schema.get("x-kubernetes-validations")) or any(_has_rules(s) for s in subs)
+    return _HAS_RULES[key]
+
+
+def _evaluate(expr: str, value: Any) -> object:
+    """The rule's verdict on ``value``: True/False, or an exception class name when cel-python cannot tell.
+    Rules are pure functions of ``self``, so verdicts are memoized by the value's canonical JSON."""
+    keyed = value
+    if isinstance(value, dict) and "metadata" in value and _IGNORES_METADATA.get(expr) is None:
+        _IGNORES_METADATA[expr] = "metadata" not in expr and not _BARE_SELF.search(expr)
+    if isinstance(value, dict) and "metadata" in value and _IGNORES_METADATA[expr]:
+        keyed = {k: v for k, v in value.items() if k != "metadata"}  # the rule cannot see metadata
+    key = (expr, json.dumps(keyed, sort_keys=True, separators=(",", ":")))
+    if key not in _RESULTS:
+        try:
+            result = _program(expr).evaluate({"self": celpy.json_to_cel(value)})
+            ok = isinstance(result, (bool, celpy.celtypes.BoolType)) and not isinstance(result, celpy.CELEvalError)
+            _RESULTS[key] = bool(result) if ok else type(result).__name__
+        except Exception as exc:  # noqa: BLE001 - cel-python raises several types
+            _RESULTS[key] = type(exc).__name__
+    return _RESULTS[key]
+
+
 def _cel(schema: dict, value: Any, path: list, emit, stats: Stats) -> None:
-    if not isinstance(schema, dict):
+    if not isinstance(schema, dict) or not _has_rules(schema):
         return
     value = _with_defaults(schema, value)
     for rule in schema.get("x-kubernetes-validations") or []:
         expr = rule.get("rule", "")
         if "oldSelf" in expr:
             continue  # transition rules need the stored object: not applicable to a create
-        try:
-            result = _program(expr).evaluate({"self": celpy.json_to_cel(value)})
-        except Exception as exc:  # noqa: BLE001 - cel-python raises several types
-            stats.cel_skipped.append(f"{expr[:60]} ({type(exc).__name__})")
-            continue
-        if isinstance(result, celpy.CELEvalError) or not isinstance(result, (bool, celpy.celtypes.BoolType)):
-            stats.cel_skipped.append(expr[:60])
+        verdict = _evaluate(expr, value)
+        if not isinstance(verdict, bool):
+            stats.cel_skipped.append(f"{expr[:60]} ({verdict})")
             continue
         stats.cel_evaluated += 1
-        if not bool(result):
+        if not verdict:
             emit(format_path(path), "cel", rule.get("message") or f"failed: {expr}")
     props = schema.get("properties") or {}
     if isinstance(value, dict):
@@ -124,9 +159,11 @@ class Validator:
         if ks is None:
             emit("", "schema", f"no schema for {obj['apiVersion']} {obj['kind']}: add the pinned CRD to schemas/crds.json")
             return problems
-        for err in sorted(ks.validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path]):
-            emit(format_path(err.absolute_path), "schema", _short(err.message))
-        _cel(ks.schema, obj, [], emit, self.stats)
+        if not ks.fast.is_valid(obj):
+            for err in sorted(ks.validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path]):
+                emit(format_path(err.absolute_path), "schema", _short(err.message))
+        if ks.has_cel:
+            _cel(ks.schema, obj, [], emit, self.stats)
         return problems
 
     def validate_fleet(self, clusters: dict[str, list[tuple[str, dict]]]) -> list[Problem]:

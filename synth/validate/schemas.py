@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 import yaml
 from referencing import Registry, Resource
 
@@ -37,9 +38,11 @@ def cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class KindSchema:
-    validator: Any  # jsonschema validator of the whole object
+    fast: Any  # jsonschema-rs validator: the yes/no answer for every object
+    validator: Any  # jsonschema validator: readable errors, only for objects that fail
     schema: dict  # the strict schema (CEL rules kept under x-kubernetes-validations)
     source: str
+    has_cel: bool
 
 
 @lru_cache(maxsize=1)
@@ -157,7 +160,8 @@ def custom_kind(group: str, version: str, kind: str) -> KindSchema | None:
     if source.get("supplement"):
         schema = _apply_supplement(schema, source["supplement"])
         where += f" + schemas/{source['supplement']}"
-    return KindSchema(jsonschema.Draft7Validator(schema), schema, where)
+    return KindSchema(jsonschema_rs.Draft7Validator(schema), jsonschema.Draft7Validator(schema), schema, where,
+                      "x-kubernetes-validations" in json.dumps(schema))
 
 
 _K8S_DIR = None
@@ -180,9 +184,23 @@ def builtin_kind(api_version: str, kind: str, k8s: str) -> KindSchema | None:
     path = root / f"{kind.lower()}-{short}.json"
     if not path.is_file():
         return None
-    schema = json.loads(path.read_text(encoding="utf-8"))
-    return KindSchema(jsonschema.Draft202012Validator(schema, registry=registry), schema,
-                      f"kubernetes-validate {root.name}")
+    text = path.read_text(encoding="utf-8")
+    schema = json.loads(text)
+    return KindSchema(jsonschema_rs.Draft202012Validator(_inlined(root, text)),
+                      jsonschema.Draft202012Validator(schema, registry=registry), schema,
+                      f"kubernetes-validate {root.name}", False)
+
+
+@lru_cache(maxsize=None)
+def _definitions_text(root: Path) -> str:
+    return (root / "_definitions.json").read_text(encoding="utf-8").replace('"/api/_definitions.json#', '"#')
+
+
+def _inlined(root: Path, text: str) -> dict:
+    """The kind schema with kubernetes-validate's shared definitions inlined (one self-contained document)."""
+    schema = json.loads(text.replace('"/api/_definitions.json#', '"#'))
+    schema["$defs"] = json.loads(_definitions_text(root))["$defs"]
+    return schema
 
 
 BUILTIN_GROUPS = {"", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io",
