@@ -19,7 +19,7 @@ def render(config: str | Path) -> tuple[Plan, dict[str, bytes], dict[str, bytes]
 
 
 def validate_plan(plan: Plan) -> None:
-    from synth.validate.engine import Validator, format_problem
+    from synth.validate.engine import Validator, format_problem, save_verdicts
 
     validator = Validator()
     from synth.emit.delivery import delivery_objects
@@ -30,6 +30,7 @@ def validate_plan(plan: Plan) -> None:
     for path, objs in delivery_objects(plan).items():
         for o in objs:
             problems += validator.validate_object(path, o)
+    save_verdicts()
     if problems:
         lines = [format_problem(p) for p in problems]
         raise UserError(f"generated manifests fail validation; nothing was written:\n  " + "\n  ".join(lines))

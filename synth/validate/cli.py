@@ -80,6 +80,9 @@ def run_validate(args: argparse.Namespace) -> int:
                 problems.append(Problem(file, "?", "", "yaml", doc["__error__"], cluster))
         clusters[cluster] = [(f, d) for f, d in docs if not (isinstance(d, dict) and "__error__" in d)]
     problems += validator.validate_fleet(clusters)
+    from synth.validate.engine import save_verdicts
+
+    save_verdicts()
     stats = validator.stats
     if args.json:
         print(json.dumps({

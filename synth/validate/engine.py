@@ -5,8 +5,11 @@ and a message that says how to fix it. A kind without a schema is a problem, nev
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -44,8 +47,39 @@ def _oid(obj: dict) -> str:
 
 # ---- CEL -----------------------------------------------------------------------------------------
 
-_ENV = celpy.Environment()
 _PROGRAMS: dict[str, Any] = {}
+try:
+    from importlib.metadata import version as _version
+
+    _CELPY_VERSION = _version("cel-python")
+except Exception:  # noqa: BLE001 - metadata missing: still cache, under an unknown version
+    _CELPY_VERSION = "unknown"
+_ENV_HOLDER: list = []
+
+
+def _env() -> celpy.Environment:
+    """The CEL environment, built once. cel-python builds its LALR parser on first use (~0.5 s); the parser
+    tables are cached on disk by lark, so later processes load them in milliseconds."""
+    if not _ENV_HOLDER:
+        from celpy.celparser import CELParser
+
+        from synth.validate.schemas import cache_dir
+
+        if CELParser.CEL_PARSER is None:
+            import lark
+
+            cache = cache_dir() / "cel" / f"cel-python-{_CELPY_VERSION}-lark-{lark.__version__}.cache"
+            try:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                CELParser.CEL_PARSER = lark.Lark(
+                    (Path(celpy.__file__).parent / "cel.lark").read_text(), parser="lalr", start="expr", debug=True,
+                    g_regex_flags=re.M, lexer_callbacks={"IDENT": CELParser.ambiguous_literals},
+                    propagate_positions=True, maybe_placeholders=False, priority="invert",
+                    tree_class=celpy.InterpretedRunner.tree_node_class, cache=str(cache))
+            except OSError:
+                CELParser.CEL_PARSER = None  # no writable cache: celpy builds its own parser
+        _ENV_HOLDER.append(celpy.Environment())
+    return _ENV_HOLDER[0]
 
 
 def _split(s, sep, *limit):
@@ -55,7 +89,8 @@ def _split(s, sep, *limit):
 def _program(rule: str):
     prog = _PROGRAMS.get(rule)
     if prog is None:
-        prog = _ENV.program(_ENV.compile(rule), functions={"split": _split})
+        env = _env()
+        prog = env.program(env.compile(rule), functions={"split": _split})
         _PROGRAMS[rule] = prog
     return prog
 
@@ -73,7 +108,40 @@ def _with_defaults(schema: dict, value: Any) -> Any:
 _HAS_RULES: dict[int, bool] = {}
 _IGNORES_METADATA: dict[str, bool] = {}
 _BARE_SELF = re.compile(r"\bself\b(?!\s*\.)")
-_RESULTS: dict[tuple[str, str], object] = {}
+_RESULTS: dict[str, object] = {}
+_LOADED: list[int] = []  # number of verdicts read from disk (empty until loaded)
+
+
+def _verdict_file() -> Path:
+    from synth.validate.schemas import cache_dir
+
+    return cache_dir() / "cel" / f"verdicts-cel-python-{_CELPY_VERSION}.json"
+
+
+def _load_verdicts() -> None:
+    """CEL verdicts of earlier runs. A verdict is a pure function of (rule, value), so it is keyed by a hash of
+    both and never goes stale: an edited object has a new key."""
+    if _LOADED:
+        return
+    try:
+        _RESULTS.update(json.loads(_verdict_file().read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        pass
+    _LOADED.append(len(_RESULTS))
+
+
+def save_verdicts() -> None:
+    if not _LOADED or len(_RESULTS) == _LOADED[0]:
+        return
+    target = _verdict_file()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(_RESULTS, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, target)
+        _LOADED[0] = len(_RESULTS)
+    except OSError:
+        pass  # a read-only cache only costs speed
 
 
 def _has_rules(schema: dict) -> bool:
@@ -96,7 +164,8 @@ def _evaluate(expr: str, value: Any) -> object:
         _IGNORES_METADATA[expr] = "metadata" not in expr and not _BARE_SELF.search(expr)
     if isinstance(value, dict) and "metadata" in value and _IGNORES_METADATA[expr]:
         keyed = {k: v for k, v in value.items() if k != "metadata"}  # the rule cannot see metadata
-    key = (expr, json.dumps(keyed, sort_keys=True, separators=(",", ":")))
+    _load_verdicts()
+    key = hashlib.sha256(f"{expr}\0{json.dumps(keyed, sort_keys=True, separators=(',', ':'))}".encode()).hexdigest()
     if key not in _RESULTS:
         try:
             result = _program(expr).evaluate({"self": celpy.json_to_cel(value)})

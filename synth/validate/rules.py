@@ -45,8 +45,20 @@ def has_routing(docs) -> bool:
 
 
 def cluster_rules(docs: list[tuple[str, dict]]) -> list[Problem]:
-    problems: list[Problem] = []
+    """Rules within one cluster. References (pool → pods → picker Service, PDBs, claims, policies) resolve
+    inside one namespace, as the API server resolves them."""
     objs = list(iter_objects(docs))
+    by_ns: dict[str, list[tuple[str, dict]]] = {}
+    for f, o in objs:
+        by_ns.setdefault(_ns(o), []).append((f, o))
+    problems: list[Problem] = []
+    for group in by_ns.values():
+        problems += _namespace_rules(group)
+    return problems
+
+
+def _namespace_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
+    problems: list[Problem] = []
     by_kind: dict[str, list[tuple[str, dict]]] = {}
     for f, o in objs:
         by_kind.setdefault(o.get("kind", ""), []).append((f, o))
@@ -174,8 +186,9 @@ def fleet_rules(clusters: dict[str, list[tuple[str, dict]]]) -> list[Problem]:
             if o.get("kind") == "Gateway":
                 gateways.append((cluster, f, o))
     # One cluster validated on its own need not be the config cluster; a fleet needs exactly one.
-    if len(gateways) > 1 or (not gateways and len(clusters) > 1):
-        where = ", ".join(c for c, _, _ in gateways) or "none"
+    holders = sorted({c for c, _, _ in gateways})
+    if len(holders) > 1 or (not holders and len(clusters) > 1):
+        where = ", ".join(holders) or "none"
         problems.append(Problem("", "Gateway", "", "config-cluster", f"exactly one config cluster must hold the Gateway (found: {where})"))
     shapes = {}
     for cluster, ps in pools.items():
@@ -188,10 +201,7 @@ def fleet_rules(clusters: dict[str, list[tuple[str, dict]]]) -> list[Problem]:
                                     f"pool {key[0]}/{key[1]} must exist with the same spec in every serving cluster ({', '.join(sorted(per))} of {', '.join(sorted(pools))})"))
     exported = {k for ps in pools.values() for k, (f, o) in ps.items()
                 if (o.get("metadata") or {}).get("annotations", {}).get("networking.gke.io/export") == "True"}
-    for cluster, f, gw in gateways:
-        ns = _ns(gw)
-        regions = {c for c in clusters}
-        del regions
+    for cluster in holders:
         for rf, route in iter_objects(clusters[cluster]):
             if route.get("kind") == "HTTPRoute":
                 for i, rule in enumerate((route.get("spec") or {}).get("rules") or []):
@@ -207,5 +217,4 @@ def fleet_rules(clusters: dict[str, list[tuple[str, dict]]]) -> list[Problem]:
                 if t.get("kind") != "GCPInferencePoolImport" or (_ns(route), t.get("name")) not in exported:
                     problems.append(Problem(rf, _oid(route), "spec.targetRef", "policy-target",
                                             "policies of a multi-cluster pool must target its GCPInferencePoolImport"))
-        del ns
     return problems

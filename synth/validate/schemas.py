@@ -196,10 +196,27 @@ def _definitions_text(root: Path) -> str:
     return (root / "_definitions.json").read_text(encoding="utf-8").replace('"/api/_definitions.json#', '"#')
 
 
+@lru_cache(maxsize=None)
+def _definitions(root: Path) -> dict:
+    return json.loads(_definitions_text(root))["$defs"]
+
+
+_REF = re.compile(r'"\$ref": "#/\$defs/([^"]+)"')
+
+
 def _inlined(root: Path, text: str) -> dict:
-    """The kind schema with kubernetes-validate's shared definitions inlined (one self-contained document)."""
-    schema = json.loads(text.replace('"/api/_definitions.json#', '"#'))
-    schema["$defs"] = json.loads(_definitions_text(root))["$defs"]
+    """The kind schema with the kubernetes-validate definitions it reaches inlined (one self-contained document)."""
+    text = text.replace('"/api/_definitions.json#', '"#')
+    defs = _definitions(root)
+    needed, todo = set(), set(_REF.findall(text))
+    while todo:
+        name = todo.pop()
+        if name in needed or name not in defs:
+            continue
+        needed.add(name)
+        todo |= set(_REF.findall(json.dumps(defs[name])))
+    schema = json.loads(text)
+    schema["$defs"] = {n: defs[n] for n in sorted(needed)}
     return schema
 
 

@@ -1,0 +1,180 @@
+"""`make bench`: synth and validation speed as ratios against baselines measured in the same run.
+
+Baselines: a bare `import cdk8s, cdk8s_plus_30` in this venv (for synth) and kubernetes-validate strict (for the
+validator), each measured next to the figure it anchors. Results go to stdout and bench/results/ (JSON + text).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+V6E = [("us-east5", "us-east5-b"), ("europe-west4", "europe-west4-a"), ("us-central1", "us-central1-b"),
+       ("asia-northeast1", "asia-northeast1-b"), ("us-east1", "us-east1-d"), ("southamerica-east1", "southamerica-east1-c")]
+
+
+def generated_fleet(clusters: int) -> dict:
+    """A fleet of ``clusters`` serving clusters spread over the v6e regions, the first one the config cluster."""
+    base = yaml.safe_load((REPO / "fleet.yaml").read_text())
+    base["clusters"] = []
+    for i in range(clusters):
+        region, zone = V6E[i % len(V6E)]
+        base["clusters"].append({"name": f"c{i:03d}-{region}", "region": region, "zone": zone,
+                                 "bucket": f"weights-{region}", "proxySubnet": f"10.{100 + i % len(V6E)}.0.0/23"})
+    base["gateway"]["configCluster"] = base["clusters"][0]["name"]
+    return base
+
+
+def _cold_env(tmp: Path) -> dict:
+    """An environment whose caches (parsed CRDs, CEL parser, CEL verdicts) start empty."""
+    return {**os.environ, "INFERENCE_FLEET_CACHE": str(tmp)}
+
+
+def _run(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: {' '.join(cmd)} failed: {proc.stderr.read().decode()[-500:]}")
+    return wall, usage.ru_maxrss
+
+
+def _median(cmd: list[str], runs: int) -> tuple[float, int]:
+    results = [_run(cmd) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def _count_objects(out: Path) -> int:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return sum(1 for p in (out / "overlays").rglob("*.yaml") if "local" not in p.parts and p.name != "kustomization.yaml"
+               for d in yaml.load_all(p.read_text(), Loader=loader) if d)  # noqa: S506
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = ""
+    try:
+        mem = f", {int(next(l for l in open('/proc/meminfo') if l.startswith('MemTotal')).split()[1]) // 1048576} GiB"
+    except (OSError, StopIteration):
+        pass
+    node = subprocess.run([os.environ.get("JSII_NODE", "node"), "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{cpu}, {os.cpu_count()} cores{mem}; Python {platform.python_version()}, Node {node}"
+
+
+def validator_throughput(objects: int = 6000) -> dict:
+    import kubernetes_validate
+
+    from synth.validate.engine import Validator
+
+    kubectl = str(REPO / ".tools" / "bin" / "kubectl")
+    docs = [d for d in yaml.safe_load_all(subprocess.run([kubectl, "kustomize", str(REPO / "overlays" / _config_cluster())],
+                                                          capture_output=True, text=True, check=True).stdout) if d]
+    namespace = yaml.safe_load((REPO / "fleet.yaml").read_text()).get("namespace", "llm-serving")
+    text = json.dumps(docs)
+    objs = []
+    i = 0
+    while len(objs) < objects:
+        # The whole cluster output again in another namespace (names, subjects, --pool-namespace and all).
+        objs += json.loads(text.replace(f'"{namespace}"', f'"ns-{i}"').replace(f"={namespace}\"", f"=ns-{i}\""))
+        i += 1
+    start = time.perf_counter()
+    validator = Validator()
+    problems = validator.validate_fleet({"bench": [("bench", o) for o in objs]})
+    ours = time.perf_counter() - start
+    sample = objs[: max(200, len(docs) * 10)]
+    start = time.perf_counter()
+    for o in sample:
+        try:
+            kubernetes_validate.validate(o, "1.34", strict=True)
+        except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.ValidationError):
+            pass
+    theirs = time.perf_counter() - start
+    ours_per, theirs_per = ours / len(objs), theirs / len(sample)
+    return {"objects": len(objs), "problems": len(problems), "ours_ms_per_object": ours_per * 1000,
+            "kubernetes_validate_ms_per_object": theirs_per * 1000, "ratio": theirs_per / ours_per,
+            "cel_rules_evaluated": validator.stats.cel_evaluated, "cel_rules_skipped": len(validator.stats.cel_skipped)}
+
+
+def _config_cluster() -> str:
+    return yaml.safe_load((REPO / "fleet.yaml").read_text())["gateway"]["configCluster"]
+
+
+def main() -> int:
+    py = sys.executable
+    runs = int(os.environ.get("BENCH_RUNS", "3"))
+    rows = []
+    baseline, base_rss = _median([py, "-c", "import cdk8s, cdk8s_plus_30"], runs)
+    with tempfile.TemporaryDirectory(prefix="inference-fleet-bench-") as tmp:
+        tmp_path = Path(tmp)
+        default_clusters = len(yaml.safe_load((REPO / "fleet.yaml").read_text())["clusters"])
+        cold, cold_rss = _run([py, "-m", "synth", "synth", "--config", "fleet.yaml", "--out", str(tmp_path / "cold")],
+                              env=_cold_env(tmp_path / "cold-cache"))
+        wall, rss = _median([py, "-m", "synth", "synth", "--config", "fleet.yaml", "--out", str(tmp_path / "default")], runs)
+        rows.append(("default fleet", default_clusters, wall, rss, _count_objects(tmp_path / "default")))
+        rows.append(("default, cold", default_clusters, cold, cold_rss, _count_objects(tmp_path / "cold")))
+        for n in (10, 50, 100):
+            config = tmp_path / f"fleet-{n}.yaml"
+            config.write_text(yaml.safe_dump(generated_fleet(n), sort_keys=False))
+            wall, rss = _median([py, "-m", "synth", "synth", "--config", str(config), "--out", str(tmp_path / f"out-{n}")],
+                                max(1, runs - 1))
+            rows.append((f"{n} clusters", n, wall, rss, _count_objects(tmp_path / f"out-{n}")))
+    val = validator_throughput()
+    with tempfile.TemporaryDirectory(prefix="inference-fleet-cold-") as cold_cache:
+        probe = subprocess.run([py, "-c", "import json; from synth.bench import validator_throughput; "
+                                "print(json.dumps(validator_throughput()))"], cwd=REPO, env=_cold_env(Path(cold_cache)),
+                               capture_output=True, text=True, check=True)
+        val_cold = json.loads(probe.stdout.strip().splitlines()[-1])
+    by_n = {r[1]: r for r in rows if r[0] not in ("default fleet", "default, cold")}
+    marginal = (by_n[100][2] - by_n[10][2]) / 90
+    predicted_50 = by_n[10][2] + marginal * 40
+    lines = [f"machine: {machine()}",
+             f"baseline: bare `import cdk8s, cdk8s_plus_30` = {baseline:.2f} s, {base_rss / 1024:.0f} MiB (median of {runs})",
+             "",
+             f"{'synth':<16}{'clusters':>9}{'wall s':>9}{'x import':>10}{'peak MiB':>10}{'objects':>9}"]
+    for name, n, wall, rss, objects in rows:
+        lines.append(f"{name:<16}{n:>9}{wall:>9.2f}{wall / baseline:>10.2f}{rss / 1024:>10.0f}{objects:>9}")
+    lines += ["",
+              f"marginal cost per cluster (10 -> 100): {marginal * 1000:.0f} ms; 50 clusters measured {by_n[50][2]:.2f} s vs "
+              f"{predicted_50:.2f} s on the 10-100 line ({(by_n[50][2] / predicted_50 - 1) * 100:+.0f}%)",
+              "",
+              f"validator: {val['objects']} objects ({val['problems']} problems), ours {val['ours_ms_per_object']:.3f} ms/object "
+              f"end to end (schemas, CEL: {val['cel_rules_evaluated']} rules evaluated, {val['cel_rules_skipped']} skipped; fleet rules) "
+              f"vs kubernetes-validate strict {val['kubernetes_validate_ms_per_object']:.2f} ms/object: {val['ratio']:.0f}x faster",
+              f"validator, cold caches (no CEL verdicts or parsed CRDs from earlier runs): {val_cold['ours_ms_per_object']:.3f} ms/object "
+              f"vs {val_cold['kubernetes_validate_ms_per_object']:.2f}: {val_cold['ratio']:.0f}x faster",
+              "",
+              "targets: default synth <= 3x import: " + ("met" if rows[0][2] / baseline <= 3 else "MISSED") +
+              f"; 50 clusters <= 15 s and <= 400 MiB: " + ("met" if by_n[50][2] <= 15 and by_n[50][3] / 1024 <= 400 else "MISSED") +
+              "; validator <= 1/50 of kubernetes-validate: " + ("met" if val["ratio"] >= 50 else "MISSED") +
+              (" (cold too)" if val_cold["ratio"] >= 50 else " (warm only)")]
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.txt").write_text(text)
+    (RESULTS / "latest.json").write_text(json.dumps({
+        "machine": machine(), "baseline_import_s": baseline,
+        "synth": [{"name": r[0], "clusters": r[1], "wall_s": r[2], "ratio_to_import": r[2] / baseline,
+                   "peak_rss_mib": r[3] / 1024, "objects": r[4]} for r in rows],
+        "marginal_ms_per_cluster": marginal * 1000, "validator": val, "validator_cold": val_cold}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
