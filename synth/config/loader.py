@@ -186,22 +186,14 @@ def _a(t: Any) -> str:
     return names.get(t, t)
 
 
+_KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"), (list, "a list"),
+          (dict, "a mapping"))
+
+
 def _kind(x: Any) -> str:
     if x is None:
         return "nothing (null)"
-    if isinstance(x, bool):
-        return "a boolean"
-    if isinstance(x, int):
-        return "an integer"
-    if isinstance(x, float):
-        return "a number"
-    if isinstance(x, str):
-        return "a string"
-    if isinstance(x, list):
-        return "a list"
-    if isinstance(x, dict):
-        return "a mapping"
-    return type(x).__name__
+    return next((name for t, name in _KINDS if isinstance(x, t)), type(x).__name__)
 
 
 def _short(x: Any) -> str:

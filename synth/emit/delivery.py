@@ -12,6 +12,11 @@ SECRET_LABELS = (f"{LABEL}/fleet", f"{LABEL}/cluster", f"{LABEL}/region", f"{LAB
 CONNECT_GATEWAY = "https://connectgateway.googleapis.com/v1/projects/{number}/locations/global/gkeMemberships/{cluster}"
 
 
+def _metadata(fleet: Fleet, namespace: str) -> dict:
+    return {"name": fleet.name, "namespace": namespace,
+            "labels": {"app.kubernetes.io/part-of": fleet.name, "app.kubernetes.io/managed-by": "inference-fleet"}}
+
+
 def _role(fleet: Fleet, cluster) -> str:
     roles = (["serving"] if cluster.serving else []) + (["config"] if cluster.name == fleet.gateway.config_cluster else [])
     return "-".join(roles)
@@ -35,8 +40,7 @@ def application_set(fleet: Fleet) -> dict:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
-        "metadata": {"name": fleet.name, "namespace": d.argocd_namespace,
-                     "labels": {"app.kubernetes.io/part-of": fleet.name, "app.kubernetes.io/managed-by": "inference-fleet"}},
+        "metadata": _metadata(fleet, d.argocd_namespace),
         "spec": {
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
@@ -76,8 +80,7 @@ def app_project(fleet: Fleet, plan: Plan) -> dict:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
-        "metadata": {"name": fleet.name, "namespace": d.argocd_namespace,
-                     "labels": {"app.kubernetes.io/part-of": fleet.name, "app.kubernetes.io/managed-by": "inference-fleet"}},
+        "metadata": _metadata(fleet, d.argocd_namespace),
         "spec": {
             "description": f"{fleet.model.name} inference fleet {fleet.name}: only its repository, clusters, namespace and kinds.",
             "sourceRepos": [d.repo_url],
@@ -101,8 +104,7 @@ def root_sync(fleet: Fleet, cluster) -> dict:
     return {
         "apiVersion": "configsync.gke.io/v1beta1",
         "kind": "RootSync",
-        "metadata": {"name": fleet.name, "namespace": "config-management-system",
-                     "labels": {"app.kubernetes.io/part-of": fleet.name, "app.kubernetes.io/managed-by": "inference-fleet"}},
+        "metadata": _metadata(fleet, "config-management-system"),
         "spec": {"sourceType": "git", "sourceFormat": "unstructured", "git": git},
     }
 
