@@ -143,6 +143,10 @@ def plan_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
     else:
         full = f"a pod is full at {gw.max_in_flight_requests_per_endpoint} in-flight requests"
     out.append(f"balancing {gw.balancing_mode}: {full}; then traffic spills to the next-nearest region (WATERFALL_BY_REGION)")
+    for sc in gw.scopes:
+        parts = [f"capacity scaler {sc.capacity_scaler_percent}%" if sc.capacity_scaler_percent is not None else "",
+                 f"{sc.backend_preference.lower()} backend" if sc.backend_preference else ""]
+        out.append(f"{'- ' if markdown else '  '}scope {sc.region}: " + ", ".join(p for p in parts if p))
     out += ["", f"{h}Failover (expected peak {gw.expected_peak_rps:g} rps, {srv.requests_per_second_per_replica:g} rps per replica)", ""]
     rows, warnings = [], []
     for r in failover(fleet):

@@ -24,6 +24,23 @@ def _set(values: dict, path: str, value) -> dict:
     return out
 
 
+# Non-empty examples for list values whose emptiness switches a branch.
+LIST_SAMPLES = {
+    "backend.scopes": [{"selector": {"gke.io/region": "us-east5"}, "capacityScalerPercent": 50},
+                       {"selector": {"gke.io/region": "europe-west4"}, "backendPreference": "PREFERRED"}],
+}
+
+
+def _flip(base: dict, path: str):
+    value = lookup(base, path)
+    if isinstance(value, list):
+        if value:
+            return []
+        assert path in LIST_SAMPLES, f"add a non-empty sample for {path} to LIST_SAMPLES"
+        return LIST_SAMPLES[path]
+    return not value
+
+
 def _branch_values(chart) -> list[tuple[str, dict]]:
     """The defaults, then one variant per way each condition, list and splice of the chart can go."""
     base = chart.defaults
@@ -47,7 +64,8 @@ def _branch_values(chart) -> list[tuple[str, dict]]:
                 continue
             seen.add(leaf)
             if isinstance(leaf, Truthy):
-                variants.append((f"{leaf.path}={not lookup(base, leaf.path)}", _set(base, leaf.path, not lookup(base, leaf.path))))
+                flipped = _flip(base, leaf.path)
+                variants.append((f"{leaf.path}={'on' if flipped else 'off'}", _set(base, leaf.path, flipped)))
             elif isinstance(leaf, Equals):
                 variants.append((f"{leaf.path}={leaf.value}", _set(base, leaf.path, leaf.value)))
             elif isinstance(leaf, Greater):

@@ -32,6 +32,15 @@ SPEC = ValuesSpec(
             "balancingMode": string("CUSTOM_METRICS (KV-cache utilisation) or IN_FLIGHT.", enum=["CUSTOM_METRICS", "IN_FLIGHT"]),
             "maxUtilizationPercent": integer("CUSTOM_METRICS: KV-cache utilisation at which a region is full.", minimum=1, maximum=100),
             "maxInFlightRequestsPerEndpoint": integer("IN_FLIGHT: in-flight requests per pod at which it is full.", minimum=1, maximum=100000),
+            "scopes": array("Per-region overrides, first match wins (GCPBackendPolicy default.scopes).", {
+                "type": "object", "additionalProperties": False, "required": ["selector"],
+                "properties": {
+                    "selector": {"type": "object", "additionalProperties": False, "required": ["gke.io/region"],
+                                 "properties": {"gke.io/region": {"type": "string", "pattern": "^[a-z]+-[a-z]+[0-9]+$"}}},
+                    "capacityScalerPercent": {"type": "integer", "minimum": 0, "maximum": 100},
+                    "backendPreference": {"type": "string", "enum": ["PREFERRED", "DEFAULT"]},
+                },
+            }, maxItems=16),
         }),
     }),
     title="gateway chart values",
@@ -47,8 +56,18 @@ def values(fleet: Fleet, cluster: Cluster | None) -> dict:
                     "regions": list(fleet.serving_regions)},
         "backend": {"timeoutSec": gw.timeout_sec, "balancingMode": gw.balancing_mode,
                     "maxUtilizationPercent": gw.max_utilization_percent,
-                    "maxInFlightRequestsPerEndpoint": gw.max_in_flight_requests_per_endpoint},
+                    "maxInFlightRequestsPerEndpoint": gw.max_in_flight_requests_per_endpoint,
+                    "scopes": [_scope(sc) for sc in gw.scopes]},
     }
+
+
+def _scope(sc) -> dict:
+    out: dict = {"selector": {"gke.io/region": sc.region}}
+    if sc.capacity_scaler_percent is not None:
+        out["capacityScalerPercent"] = sc.capacity_scaler_percent
+    if sc.backend_preference is not None:
+        out["backendPreference"] = sc.backend_preference
+    return out
 
 
 def build(app: cdk8s.App, fleet: Fleet) -> ManifestChart:
@@ -63,5 +82,6 @@ def build(app: cdk8s.App, fleet: Fleet) -> ManifestChart:
         pool=fleet.routing.pool_name, health_port=PORT, timeout_sec=ref("backend.timeoutSec"),
         balancing_mode_path="backend.balancingMode", max_utilization=ref("backend.maxUtilizationPercent"),
         max_in_flight=ref("backend.maxInFlightRequestsPerEndpoint"), kv_metric=KvCacheMetric.EXPORT_NAME,
+        scopes_path="backend.scopes",
     ))
     return chart

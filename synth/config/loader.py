@@ -26,6 +26,7 @@ from synth.config.model import (
     Objective,
     Project,
     Routing,
+    Scope,
     Server,
     Tpu,
 )
@@ -293,6 +294,14 @@ def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
         fail("gateway.configCluster", f"{quote(gw['configCluster'])} is not a cluster of the fleet; one of: {', '.join(seen)}")
     if not any(c["serving"] for c in clusters):
         fail("clusters", "no serving cluster: at least one cluster needs serving: true")
+    serving_regions = list(dict.fromkeys(c["region"] for c in clusters if c["serving"]))
+    for i, sc in enumerate(gw["scopes"]):
+        if sc["region"] not in serving_regions:
+            fail(f"gateway.scopes[{i}].region", f"{quote(sc['region'])} is not a serving region; one of: {', '.join(serving_regions)}")
+        if sc["region"] in [x["region"] for x in gw["scopes"][:i]]:
+            fail(f"gateway.scopes[{i}].region", f"a scope for {sc['region']} is already defined")
+        if len(sc) == 1:
+            fail(f"gateway.scopes[{i}]", "sets nothing: give capacityScalerPercent or backendPreference")
     dl = data["delivery"]
     regions = list(dict.fromkeys(c["region"] for c in clusters))
     order = dl["argocd"].get("regionOrder")
@@ -349,6 +358,8 @@ def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
             max_utilization_percent=gw["maxUtilizationPercent"],
             max_in_flight_requests_per_endpoint=gw["maxInFlightRequestsPerEndpoint"],
             expected_peak_rps=float(gw["expectedPeakRps"]),
+            scopes=tuple(Scope(sc["region"], sc.get("capacityScalerPercent"), sc.get("backendPreference"))
+                         for sc in gw["scopes"]),
         ),
         clusters=tuple(
             Cluster(

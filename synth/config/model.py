@@ -83,6 +83,13 @@ class Routing:
 
 
 @dataclass(frozen=True)
+class Scope:
+    region: str
+    capacity_scaler_percent: int | None
+    backend_preference: str | None
+
+
+@dataclass(frozen=True)
 class Gateway:
     config_cluster: str
     name: str
@@ -94,6 +101,7 @@ class Gateway:
     max_utilization_percent: int
     max_in_flight_requests_per_endpoint: int
     expected_peak_rps: float
+    scopes: tuple[Scope, ...]
 
 
 @dataclass(frozen=True)

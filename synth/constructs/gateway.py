@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from synth.constructs.base import ManifestChart, raw_object
-from synth.template import Equals, each, item
+from synth.template import Equals, Truthy, each, item, ref
 
 
 @dataclass(frozen=True)
 class GatewayProps:
     """name, class_name, port, path_prefix, timeout_sec, balancing_mode, max_utilization, max_in_flight: value
     references. regions_path: values path of the serving regions (one address each). pool: the exported pool's
-    name (the GCPInferencePoolImport GKE creates has the same name). health_port: model-server port."""
+    name (the GCPInferencePoolImport GKE creates has the same name). health_port: model-server port.
+    scopes_path: values path of the per-region overrides, emitted as default.scopes when not empty."""
 
     name: str
     namespace: str
@@ -31,6 +32,7 @@ class GatewayProps:
     max_utilization: str
     max_in_flight: str
     kv_metric: str
+    scopes_path: str
 
 
 IMPORT_REF = {"group": "networking.gke.io", "kind": "GCPInferencePoolImport"}
@@ -98,6 +100,9 @@ class MultiClusterGateway(Construct):
                                          "maxInFlightRequestsPerEndpoint": p.max_in_flight,
                                          "dryRun": False,
                                      },
+                                     # Only backend-level fields that the default never sets: a field in both
+                                     # places makes GKE reject the policy.
+                                     chart.conds.when(Truthy(p.scopes_path)): {"scopes": ref(p.scopes_path)},
                                  },
                              }})
         chart.emit(backend, "gcpbackendpolicy.yaml")

@@ -245,6 +245,8 @@ class Validator:
             problems += [_at(p, cluster) for p in rules.cluster_rules(docs)]
         if any(rules.has_routing(d) for d in clusters.values()):
             problems += rules.fleet_rules(clusters)
+        unknown = {p.rule for p in problems} - set(rules.RULES)
+        assert not unknown, f"unregistered rule ids {unknown}"
         return problems
 
 

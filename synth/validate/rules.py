@@ -7,11 +7,55 @@ import re
 from synth.validate.engine import Problem, iter_objects
 from synth.validate.security import security_rules
 
+# Every rule id the engine reports, with what it protects. Each has an invalid case in tests/cases/validate/.
+RULES = {
+    "schema": "the object matches its kind's schema (built-in: Kubernetes 1.34 strict; custom: pinned CRD + supplements)",
+    "cel": "the CRD's x-kubernetes-validations rules hold",
+    "name-dns1035": "Service names are DNS-1035 labels",
+    "name-dns1123": "Namespace names are DNS-1123 labels",
+    "name-subdomain": "other names are DNS-1123 subdomains",
+    "label-syntax": "label keys are qualified names and values at most 63 characters of the label alphabet",
+    "selector-labels": "a Deployment's selector matches its pod template",
+    "pdb-coverage": "a PodDisruptionBudget covers every Deployment's pods",
+    "fuse-annotation": "pods with Cloud Storage FUSE volumes ask for the sidecar",
+    "fuse-model-path": "--model reads from a Cloud Storage FUSE mount",
+    "dra-claim": "claim templates exist and each claim is used by a container",
+    "tpu-chips": "topology chips = google.com/tpu = --tensor-parallel-size",
+    "startup-budget": "TPU servers get >= 600 s to start",
+    "pool-selector": "the InferencePool selects model-server pods",
+    "pool-ports": "pool target ports are container ports",
+    "pool-exported": "the pool is exported to the fleet",
+    "picker-service": "the picker Service exists, serves the referenced port and selects picker pods",
+    "picker-pool-name": "the picker runs for the pool that references it",
+    "scope-fields": "no backend-policy field in both default and a scope",
+    "config-cluster": "exactly one cluster holds the Gateway",
+    "pools-identical": "the pool has the same name, namespace and spec in every serving cluster",
+    "route-import": "routes point at imports of exported pools",
+    "policy-target": "health-check and backend policies target the import",
+    "no-secrets": "no Secrets, secret references or secret material",
+    "workload-identity": "Workload Identity principals only (no key files, no GSA impersonation)",
+    "namespaced-rbac": "namespaced Roles only, no wildcards",
+    "sa-token": "service-account tokens only where the Kubernetes API is used",
+    "host-namespaces": "no host network, PID, IPC or hostPath",
+    "privileged": "no privileged containers",
+    "privilege-escalation": "allowPrivilegeEscalation: false",
+    "capabilities": "all capabilities dropped, none added",
+    "seccomp": "seccompProfile RuntimeDefault",
+    "image-pinned": "images pinned by release tag or digest",
+    "network-policy": "model servers admit only the gateway's proxy subnets, the picker and metrics scraping",
+    "object": "every document is a Kubernetes object",
+    "yaml": "every file parses as YAML",
+}
+
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 FUSE_DRIVER = "gcsfuse.csi.storage.gke.io"
 MIN_STARTUP_SECONDS = 600
-LABEL_NAMED = {"Service"}  # kinds whose names must be DNS-1035 labels
+LABEL_NAMED = {"Service"}
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}  # kinds whose names must be DNS-1035 labels
 
 
 def _name(o: dict) -> str:
@@ -68,10 +112,25 @@ def _namespace_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
 
     for f, o in objs:
         name = _name(o)
-        if o.get("kind") in LABEL_NAMED and not (DNS1035_LABEL.match(name) and len(name) <= 63):
-            bad(f, o, "metadata.name", "name-dns1035", f"'{name}' must be a DNS-1035 label (a-z0-9-, starts with a letter, <= 63)")
-        if o.get("kind") in ("Namespace",) and not (DNS1123_LABEL.match(name) and len(name) <= 63):
-            bad(f, o, "metadata.name", "name-dns1123", f"'{name}' must be a DNS-1123 label (<= 63)")
+        kind = o.get("kind")
+        if kind in LABEL_NAMED:
+            if not (DNS1035_LABEL.match(name) and len(name) <= 63):
+                bad(f, o, "metadata.name", "name-dns1035", f"{name!r} must be a DNS-1035 label (a-z0-9-, starts with a letter, <= 63)")
+        elif kind == "Namespace":
+            if not (DNS1123_LABEL.match(name) and len(name) <= 63):
+                bad(f, o, "metadata.name", "name-dns1123", f"{name!r} must be a DNS-1123 label (<= 63)")
+        elif not (DNS1123_SUBDOMAIN.match(name) and len(name) <= 253):
+            bad(f, o, "metadata.name", "name-subdomain", f"{name!r} must be a DNS-1123 subdomain (a-z0-9-., <= 253)")
+        label_sets = [("metadata.labels", (o.get("metadata") or {}).get("labels") or {})]
+        if kind in WORKLOADS:
+            label_sets.append(("spec.template.metadata.labels",
+                               (((o.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}))
+        for where, labels in label_sets:
+            for k, v in labels.items():
+                if not LABEL_KEY.match(str(k)) or len(str(k).rpartition("/")[2]) > 63:
+                    bad(f, o, where, "label-syntax", f"label key {k!r} is not a qualified name")
+                if not isinstance(v, str) or len(v) > 63 or not LABEL_VALUE.match(v):
+                    bad(f, o, where, "label-syntax", f"label {k}={v!r}: values are <= 63 characters of [A-Za-z0-9-_.]")
 
     claim_templates = {_name(o) for _, o in by_kind.get("ResourceClaimTemplate", [])}
     pdbs = [o for _, o in by_kind.get("PodDisruptionBudget", [])]
@@ -171,6 +230,13 @@ def _namespace_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
             if args.get("--pool-name") != _name(pool):
                 bad(f, pool, "spec.endpointPickerRef", "picker-pool-name",
                     f"{_oid(d)} runs with --pool-name={args.get('--pool-name')}, not {_name(pool)}")
+    for f, o in by_kind.get("GCPBackendPolicy", []):
+        default = (o.get("spec") or {}).get("default") or {}
+        for i, scope in enumerate(default.get("scopes") or []):
+            both = sorted(set(scope) - {"selector"} & set(default))
+            if both:
+                bad(f, o, f"spec.default.scopes[{i}]", "scope-fields",
+                    f"{', '.join(both)} set both in default and in a scope: GKE rejects the policy; set it in one place")
     problems += security_rules(objs)
     return problems
 

@@ -40,3 +40,12 @@ def test_namespace_owned_by_serving_chart_when_config_cluster_serves():
     assert objects("gateway", namespace={"create": True})[("Namespace", "llm-serving")]
     dedicated = objects("gateway", config="tests/fleets/three-regions-llmd.yaml")
     assert dedicated[("Namespace", "llm")]
+
+
+def test_scopes_only_when_configured():
+    default = objects("gateway")[("GCPBackendPolicy", "gemma3-27b")]["spec"]["default"]
+    assert "scopes" not in default
+    scoped = objects("gateway", config="tests/fleets/three-regions-llmd.yaml")[("GCPBackendPolicy", "qwen")]["spec"]["default"]
+    assert scoped["scopes"] == [{"selector": {"gke.io/region": "us-east5"}, "backendPreference": "PREFERRED"},
+                                {"selector": {"gke.io/region": "asia-northeast1"}, "capacityScalerPercent": 50}]
+    assert not (set(scoped) & {k for s in scoped["scopes"] for k in s if k != "selector"})
