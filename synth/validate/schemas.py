@@ -24,7 +24,7 @@ from synth.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
-CONVERTER_VERSION = "2"
+CONVERTER_VERSION = "3"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -118,6 +118,8 @@ def strict(node: dict, top: bool = False) -> dict:
     if top:
         props = node.setdefault("properties", {})
         props["metadata"] = OBJECT_META
+        props.setdefault("apiVersion", {"type": "string"})
+        props.setdefault("kind", {"type": "string"})
         node["additionalProperties"] = False
         node.setdefault("required", [])
         for k in ("apiVersion", "kind", "metadata"):
