@@ -9,6 +9,7 @@ from pathlib import Path
 from synth.config.loader import fleet_schema
 
 START, END = "<!-- fleet-reference:start -->", "<!-- fleet-reference:end -->"
+RULES_START, RULES_END = "<!-- rules:start -->", "<!-- rules:end -->"
 
 
 def _type(node: dict) -> str:
@@ -50,10 +51,18 @@ def reference() -> str:
     return "\n".join(lines).replace("|  |", "| |")
 
 
+def rules_table() -> str:
+    from synth.validate.rules import RULES
+
+    return "\n".join(["| rule id | holds when |", "|---|---|"] + [f"| `{k}` | {v} |" for k, v in RULES.items()])
+
+
 def update_readme(readme: Path) -> bool:
     text = readme.read_text(encoding="utf-8")
-    body = f"{START}\n{reference()}\n{END}"
-    new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: body, text, flags=re.S)
+    new = text
+    for start, end, body in ((START, END, reference()), (RULES_START, RULES_END, rules_table())):
+        block = f"{start}\n{body}\n{end}"
+        new = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _, b=block: b, new, flags=re.S)
     if new != text:
         readme.write_text(new, encoding="utf-8")
         return True

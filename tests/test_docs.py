@@ -1,6 +1,6 @@
 """The README's fleet-file reference matches the schema (`make docs` regenerates it)."""
 
-from synth.docs import END, START, reference
+from synth.docs import END, RULES_END, RULES_START, START, reference, rules_table
 from tests.conftest import REPO
 
 
@@ -8,6 +8,8 @@ def test_readme_reference_is_current():
     text = (REPO / "README.md").read_text()
     section = text.split(START)[1].split(END)[0].strip()
     assert section == reference(), "README fleet reference is stale: run `make docs`"
+    rules = text.split(RULES_START)[1].split(RULES_END)[0].strip()
+    assert rules == rules_table(), "README rule table is stale: run `make docs`"
 
 
 def test_every_schema_key_is_documented():
