@@ -1,5 +1,7 @@
 """Who may reach the model servers: the gateway's proxy-only subnets, the endpoint picker (it scrapes
-/metrics), Managed Prometheus, and pods that opt in as model clients (the helm test)."""
+/metrics), GKE's metric collectors (Managed Prometheus, the custom-metrics export the load balancer balances
+on), and pods that opt in as model clients (the helm test). Kubelet probes come from the node and are not
+subject to the policy."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from synth.constructs.base import ManifestChart, raw_object
 from synth.template import Cond, each, item
 
 MODEL_CLIENT_LABEL = "inference-fleet.dev/model-client"
+# Namespaces of GKE's metric collectors (Standard and Autopilot Managed Prometheus, GKE system agents).
+METRICS_NAMESPACES = ("gke-gmp-system", "gke-managed-system", "gmp-system", "kube-system")
 
 
 class ModelServerNetworkPolicy(Construct):
@@ -29,7 +33,9 @@ class ModelServerNetworkPolicy(Construct):
                                      each(subnets_path, {"ipBlock": {"cidr": item(".")}}),
                                      {"podSelector": {"matchLabels": picker_selector}},
                                      {"podSelector": {"matchLabels": {MODEL_CLIENT_LABEL: "true"}}},
-                                     {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gmp-system"}}},
+                                     {"namespaceSelector": {"matchExpressions": [{
+                                         "key": "kubernetes.io/metadata.name", "operator": "In",
+                                         "values": list(METRICS_NAMESPACES)}]}},
                                  ],
                              }],
                          }})
