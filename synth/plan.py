@@ -3,7 +3,7 @@ cluster receives. Synthesizes every chart once (cdk8s, one jsii session) and sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from synth.config.model import Cluster, Fleet
@@ -43,16 +43,17 @@ class ChartPlan:
 class Plan:
     fleet: Fleet
     charts: tuple[ChartPlan, ...]
+    _rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
     def charts_for(self, cluster: Cluster) -> list[ChartPlan]:
         return [c for c in self.charts if cluster.name in c.clusters]
 
     def cluster_objects(self, cluster: Cluster) -> list[tuple[ChartPlan, str, list[dict]]]:
-        out = []
-        for chart in self.charts_for(cluster):
-            for file, objs in chart.render(chart.cluster_values(cluster)):
-                out.append((chart, file, objs))
-        return out
+        """Everything ``cluster`` receives, rendered once (files and validation read the same objects)."""
+        if cluster.name not in self._rendered:
+            self._rendered[cluster.name] = [(chart, file, objs) for chart in self.charts_for(cluster)
+                                            for file, objs in chart.render(chart.cluster_values(cluster))]
+        return self._rendered[cluster.name]
 
 
 def build_plan(fleet: Fleet) -> Plan:

@@ -166,7 +166,6 @@ def custom_kind(group: str, version: str, kind: str) -> KindSchema | None:
                       "x-kubernetes-validations" in json.dumps(schema))
 
 
-_K8S_DIR = None
 
 
 @lru_cache(maxsize=None)
