@@ -74,7 +74,9 @@ def machine() -> str:
         mem = f", {int(next(l for l in open('/proc/meminfo') if l.startswith('MemTotal')).split()[1]) // 1048576} GiB"
     except (OSError, StopIteration):
         pass
-    node = subprocess.run([os.environ.get("JSII_NODE", "node"), "--version"], capture_output=True, text=True).stdout.strip()
+    from synth.tools import ensure_node
+
+    node = subprocess.run([ensure_node(), "--version"], capture_output=True, text=True).stdout.strip()
     return f"{cpu}, {os.cpu_count()} cores{mem}; Python {platform.python_version()}, Node {node}"
 
 
@@ -163,7 +165,7 @@ def main() -> int:
               f"vs {val_cold['kubernetes_validate_ms_per_object']:.2f}: {val_cold['ratio']:.0f}x faster",
               "",
               "targets: default synth <= 3x import: " + ("met" if rows[0][2] / baseline <= 3 else "MISSED") +
-              f"; 50 clusters <= 15 s and <= 400 MiB: " + ("met" if by_n[50][2] <= 15 and by_n[50][3] / 1024 <= 400 else "MISSED") +
+              "; 50 clusters <= 15 s and <= 400 MiB: " + ("met" if by_n[50][2] <= 15 and by_n[50][3] / 1024 <= 400 else "MISSED") +
               "; validator <= 1/50 of kubernetes-validate: " + ("met" if val["ratio"] >= 50 else "MISSED") +
               (" (cold too)" if val_cold["ratio"] >= 50 else " (warm only)")]
     text = "\n".join(lines) + "\n"

@@ -27,13 +27,31 @@ def validate_plan(plan: Plan) -> None:
     per_cluster = {c.name: [(f"overlays/{c.name}/{chart.key}/{file}", o) for chart, file, objs in plan.cluster_objects(c)
                             for o in objs] for c in plan.fleet.clusters}
     problems = validator.validate_fleet(per_cluster)
+    problems += _values_problems(plan)
     for path, objs in delivery_objects(plan).items():
         for o in objs:
             problems += validator.validate_object(path, o)
     save_verdicts()
     if problems:
         lines = [format_problem(p) for p in problems]
-        raise UserError(f"generated manifests fail validation; nothing was written:\n  " + "\n  ".join(lines))
+        raise UserError("generated manifests fail validation; nothing was written:\n  " + "\n  ".join(lines))
+
+
+def _values_problems(plan: Plan) -> list:
+    """Every values file must pass its chart's values.schema.json, or `helm install -f` would refuse it."""
+    import jsonschema_rs
+
+    from synth.validate.engine import Problem
+
+    problems = []
+    for chart in plan.charts:
+        schema = jsonschema_rs.Draft7Validator(chart.spec.json_schema(""))
+        for cluster in plan.fleet.clusters:
+            if cluster.name in chart.clusters:
+                for err in schema.iter_errors(chart.cluster_values(cluster)):
+                    problems.append(Problem(f"charts/{chart.name}/values-{cluster.name}.yaml", "values",
+                                            ".".join(map(str, err.instance_path)), "schema", err.message, cluster.name))
+    return problems
 
 
 def synthesize(config: str | Path, out: Path) -> dict[str, list[str]]:

@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass
 
 from synth.config import catalog
-from synth.config.loader import load_fleet
 from synth.config.model import Cluster, Fleet
 
 # Approximate locations of regions that offer TPU v6e, to order failover targets nearest first.
@@ -63,11 +62,6 @@ def failover(fleet: Fleet) -> list[FailoverRow]:
     return rows
 
 
-def _role(fleet: Fleet, c: Cluster) -> str:
-    roles = (["serving"] if c.serving else []) + (["config"] if c.name == fleet.gateway.config_cluster else [])
-    return "+".join(roles)
-
-
 def _table(header: list[str], rows: list[list[str]], markdown: bool) -> list[str]:
     if markdown:
         return ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"] + \
@@ -108,8 +102,7 @@ def prerequisites(fleet: Fleet) -> list[str]:
           ("https://github.com/llm-d/llm-d-router/raw/v0.10.0/config/crd/bases/llm-d.ai_inferenceobjectives.yaml")
     lines.append(f"InferenceObjective CRD on each serving cluster (GKE does not install it): kubectl apply -f {crd}")
     lines.append("Read access to the model bucket for the model server's Kubernetes service account (Workload Identity, no keys):")
-    member = (f"principal://iam.googleapis.com/projects/{p.number}/locations/global/workloadIdentityPools/{p.id}.svc.id.goog/"
-              f"subject/ns/{fleet.namespace}/sa/{fleet.routing.pool_name}-vllm")
+    member = fleet.workload_identity_member(fleet.namespace)
     for bucket in dict.fromkeys(c.bucket for c in fleet.serving_clusters):
         lines.append(f"  gcloud storage buckets add-iam-policy-binding gs://{bucket} --member={member} --role=roles/storage.objectViewer")
     if gw.balancing_mode == "CUSTOM_METRICS":
@@ -129,9 +122,9 @@ def plan_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
         if c.serving:
             cap = max_replicas(fleet, c) * srv.requests_per_second_per_replica
             reps = f"{srv.autoscaling.min_replicas}-{c.max_replicas}" if srv.autoscaling.enabled else str(c.replicas)
-            rows.append([c.name, c.region, c.zone, _role(fleet, c), reps, f"{cap:g}", c.bucket])
+            rows.append([c.name, c.region, c.zone, "+".join(fleet.roles(c)), reps, f"{cap:g}", c.bucket])
         else:
-            rows.append([c.name, c.region, c.zone, _role(fleet, c), "-", "-", "-"])
+            rows.append([c.name, c.region, c.zone, "+".join(fleet.roles(c)), "-", "-", "-"])
     out += _table(["cluster", "region", "zone", "role", "replicas", "max rps", "model bucket"], rows, markdown)
     out += ["", f"{h}Gateway", ""]
     out.append(f"{gw.name} ({gw.class_name}) in {gw.config_cluster}, namespace {fleet.namespace}, HTTP :{gw.port}{gw.path_prefix}")
@@ -166,10 +159,6 @@ def plan_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
     pre = prerequisites(fleet)
     out += (["```", *pre, "```"] if markdown else pre)
     return out
-
-
-def plan_text(config: str, markdown: bool = False) -> str:
-    return "\n".join(plan_lines(load_fleet(config), markdown)) + "\n"
 
 
 def mermaid(fleet: Fleet) -> str:

@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import yaml
+
 _MARK = re.compile(r"⟦(v|i):([A-Za-z0-9_.]+)⟧")
 _WHEN = re.compile(r"^⟦when:(\d+)⟧$")
 _IF = re.compile(r"^⟦if:(\d+)⟧$")
@@ -237,20 +239,26 @@ def yaml_scalar(value: Any) -> str:
     if isinstance(value, (int, float)):
         return json.dumps(value)
     if isinstance(value, str):
-        if _PLAIN.match(value) and _reads_back_as_string(value):
+        if _PLAIN.fullmatch(value) and _reads_back_as_string(value):
             return value
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=True)
     raise TypeError(f"not a scalar: {value!r}")
 
 
 _RESERVED = re.compile(
-    r"^(?:[-+]?(?:[0-9][0-9_.:eE+-]*|\.inf|\.nan|0x[0-9a-fA-F]+|0o[0-7]+)|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|"
-    r"false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~)$"
+    r"(?:[-+]?(?:[0-9][0-9_.:eE+-]*|\.inf|\.nan|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+)|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|"
+    r"TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~)"
 )
 
 
 def _reads_back_as_string(s: str) -> bool:
-    return not _RESERVED.match(s)
+    """Neither YAML 1.1 (PyYAML, Helm's values) nor YAML 1.2 would read ``s`` as anything but this string."""
+    if _RESERVED.fullmatch(s):
+        return False
+    try:
+        return yaml.safe_load(s) == s
+    except yaml.YAMLError:
+        return False
 
 
 class HelmWriter:
@@ -363,6 +371,10 @@ class Template:
 
     def helm(self, conds: Conditions, types: Callable[[str], str], header: str) -> str:
         writer = HelmWriter(conds, types, root="$.Values" if self.for_each else ".Values")
+        comments = header + "\n" + self.comment
+        # Helm runs template actions inside YAML comments too: comments carry neither actions nor markers.
+        if "{{" in comments or "}}" in comments or "⟦" in comments:
+            raise ValueError(f"{self.file}: template syntax or a value reference in a comment")
         lines = [f"# {line}" if line else "#" for line in header.splitlines()]
         if self.comment:
             lines += [f"# {line}" if line else "#" for line in self.comment.splitlines()]
@@ -378,7 +390,10 @@ class Template:
             lines.append("{{- end }}")
         else:
             lines.extend(body)
-        return "\n".join(lines) + "\n"
+        text = "\n".join(lines) + "\n"
+        if "⟦" in text:
+            raise ValueError(f"{self.file}: a value reference was not turned into a template expression")
+        return text
 
     def render(self, values: dict, conds: Conditions) -> list[dict]:
         if self.helm_only:

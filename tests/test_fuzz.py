@@ -7,7 +7,7 @@ import copy
 import os
 import subprocess
 import sys
-from pathlib import Path
+
 
 import yaml
 from hypothesis import HealthCheck, given, settings

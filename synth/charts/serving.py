@@ -4,7 +4,6 @@ endpoint picker, objectives, metric export)."""
 from __future__ import annotations
 
 import cdk8s
-import cdk8s_plus_30  # noqa: F401  (registers the cdk8s-plus types before constructs use them)
 
 from synth.config import catalog
 from synth.config.model import Cluster, Fleet
@@ -38,7 +37,7 @@ SPEC = ValuesSpec(
             "maxModelLen": integer("vLLM --max-model-len.", minimum=256, maximum=131072),
         }),
         "server": Group({
-            "image": string("vLLM TPU image, pinned by tag or digest.", pattern="^[^:@]+(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[a-f0-9]{64})?$", minLength=3),
+            "image": string("vLLM TPU image, pinned by tag or digest.", pattern=catalog.IMAGE_PATTERN),
             "replicas": integer("Replicas (one TPU node each) when autoscaling is off.", minimum=1, maximum=64),
             "cpu": string("CPU request of the vLLM container.", **QUANTITY),
             "memory": string("Memory request and limit of the vLLM container.", **QUANTITY),
@@ -70,7 +69,7 @@ SPEC = ValuesSpec(
         }),
         "routing": Group({
             "failureMode": string("What the gateway does when the picker does not answer.", enum=["FailOpen", "FailClose"]),
-            "pickerImage": string("Endpoint-picker image, pinned.", minLength=3),
+            "pickerImage": string("Endpoint-picker image, pinned.", pattern=catalog.IMAGE_PATTERN),
             "pickerReplicas": integer("Endpoint-picker replicas (active-passive above 1).", minimum=1, maximum=5),
             "exportKvCacheMetric": boolean("Export vLLM KV-cache utilisation for CUSTOM_METRICS balancing (AutoscalingMetric)."),
             "objectives": array("InferenceObjectives (clients send x-gateway-inference-objective: <name>).", {
@@ -88,10 +87,6 @@ SPEC = ValuesSpec(
     }),
     title="serving chart values",
 )
-
-
-def server_name(fleet: Fleet) -> str:
-    return f"{fleet.routing.pool_name}-vllm"
 
 
 def server_selector(fleet: Fleet) -> dict:
@@ -156,15 +151,14 @@ def build(app: cdk8s.App, fleet: Fleet) -> ManifestChart:
     chart = ManifestChart(app, "serving")
     ns = ref("namespace.name")
     labels = common_labels(fleet)
-    name = server_name(fleet)
+    name = fleet.server_name
     selector = server_selector(fleet)
     profile = catalog.PROFILES[fleet.routing.api_profile]
 
     namespace = raw_object(chart, "namespace", api_version="v1", kind="Namespace", name=ns, labels=labels)
     chart.emit(namespace, "namespace.yaml", when=Truthy("namespace.create"))
 
-    member = (f"principal://iam.googleapis.com/projects/{fleet.project.number}/locations/global/workloadIdentityPools/"
-              f"{fleet.project.id}.svc.id.goog/subject/ns/{ns}/sa/{name}")
+    member = fleet.workload_identity_member(ns)
     fuse = GcsFuseModelVolume(
         chart, "model-volume", name=name, namespace=ns, bucket=ref("model.bucket"), path=ref("model.path"),
         labels=labels, iam_member=member,
@@ -174,7 +168,7 @@ def build(app: cdk8s.App, fleet: Fleet) -> ManifestChart:
     dranet_on = Truthy("server.dranet.enabled")
     dranet = DranetClaim(chart, "dranet", name=f"{fleet.routing.pool_name}-netdevs", namespace=ns, labels=labels,
                          device_class=ref("server.dranet.deviceClass"), when=dranet_on)
-    server = ModelServer(chart, "model-server", fuse=fuse, dranet=dranet, dranet_enabled=dranet_on, props=ModelServerProps(
+    ModelServer(chart, "model-server", fuse=fuse, dranet=dranet, dranet_enabled=dranet_on, props=ModelServerProps(
         name=name, namespace=ns, labels=labels, selector=selector,
         pod_labels={**selector, **labels, "inference.networking.k8s.io/engine-type": "vllm"},
         image=ref("server.image"), model_name=ref("model.name"), max_model_len=ref("model.maxModelLen"),
@@ -195,16 +189,14 @@ def build(app: cdk8s.App, fleet: Fleet) -> ManifestChart:
         config_api_version=profile["config_api_version"], kv_metric_enabled=Truthy("routing.exportKvCacheMetric"),
     )
     picker = EndpointPicker(chart, "endpoint-picker", props=routing)
+    picker_selector = EndpointPicker.selector(fleet.routing.pool_name)
     InferencePool(chart, "inference-pool", props=routing, picker_service=picker.service_name)
     Objectives(chart, "objectives", props=routing)
     KvCacheMetric(chart, "kv-cache-metric", props=routing)
-    PickerMonitoring(chart, "picker-monitoring", props=routing,
-                     selector={"app.kubernetes.io/name": "endpoint-picker", "app.kubernetes.io/instance": fleet.routing.pool_name})
+    PickerMonitoring(chart, "picker-monitoring", props=routing, selector=picker_selector)
     ModelServerNetworkPolicy(chart, "network-policy", name=name, namespace=ns, labels=labels, server_selector=selector,
-                             picker_selector={"app.kubernetes.io/name": "endpoint-picker",
-                                              "app.kubernetes.io/instance": fleet.routing.pool_name},
+                             picker_selector=picker_selector,
                              port=PORT, subnets_path="networkPolicy.proxySubnets", when=Truthy("networkPolicy.enabled"))
     CompletionTest(chart, "helm-test", name=name, namespace=ns, labels=labels, service=name, port=PORT,
                    model=ref("model.name"), when=Truthy("tests.enabled"))
-    del server
     return chart

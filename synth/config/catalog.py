@@ -43,3 +43,27 @@ PROFILES = {
 
 # GKE floor for the whole stack (managed DRANET on Standard).
 GKE_MIN_VERSION = "1.34.1-gke.1829001"
+
+# Container image references: [registry[:port]/]path[:tag][@sha256:digest]. One definition for the loader, the
+# charts' values schema and the security rule.
+IMAGE_PATTERN = (r"^(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9._/-]+(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+                 r"(?:@sha256:[a-f0-9]{64})?$")
+# Tags that move under a running fleet: regions could run different code.
+MOVING_TAGS = frozenset({"latest", "nightly", "main", "master", "edge", "dev", "stable"})
+
+
+def image_pin_problem(image: str) -> str | None:
+    """Why ``image`` is not a pinned reference, or None when it is."""
+    import re
+
+    if not re.fullmatch(IMAGE_PATTERN[1:-1], image):
+        return f"{image!r} is not an image reference (registry/repository:tag or @sha256:digest)"
+    if "@sha256:" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    tag = last.partition(":")[2]
+    if not tag:
+        return f"{image!r} has no tag; pin a release tag or a digest"
+    if tag in MOVING_TAGS:
+        return f"{image!r} uses the moving tag {tag!r}; pin a release tag or a digest so regions cannot drift"
+    return None

@@ -214,6 +214,25 @@ def _apply_defaults(schema: dict, data: Any) -> Any:
     return data
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _reject_control_characters(node: Any, path: list, shown: str) -> None:
+    """No field of a fleet file is multi-line; a newline or other control character is always a mistake (and
+    would slip past schema patterns, whose ``$`` matches before a final newline)."""
+    if isinstance(node, str):
+        if _CONTROL.search(node):
+            raise ConfigError(format_path(path), f"{quote(node)} contains a control character (newline, tab, ...)", shown)
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            if isinstance(k, str) and _CONTROL.search(k):
+                raise ConfigError(format_path(path), f"key {quote(k)} contains a control character", shown)
+            _reject_control_characters(v, [*path, k], shown)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _reject_control_characters(v, [*path, i], shown)
+
+
 def _error_key(e: jsonschema.ValidationError) -> tuple:
     return (len(e.absolute_path), [str(p) for p in e.absolute_path], e.validator != "additionalProperties", str(e.validator))
 
@@ -229,6 +248,7 @@ def load_fleet(path: str | Path) -> Fleet:
 def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
     if not isinstance(data, dict):
         raise ConfigError("", f"the fleet file must be a mapping of keys, got {_kind(data)}", shown)
+    _reject_control_characters(data, [], shown)
     errors = sorted(_validator().iter_errors(data), key=_error_key)
     if errors:
         where, msg = _describe(errors[0])
@@ -262,8 +282,6 @@ def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
 
     profile = catalog.PROFILES[rt["apiProfile"]]
     pool = rt.get("poolName") or data["name"]
-    if len(pool) > 40:
-        fail("routing.poolName", f"'{pool}' is {len(pool)} characters; at most 40 so that derived names stay within 63")
     picker_image = rt.get("pickerImage") or profile["picker_image"]
     _check_image(picker_image, "routing.pickerImage", fail)
     names = [o["name"] for o in rt["objectives"]]
@@ -377,7 +395,7 @@ def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
         delivery=Delivery(
             repo_url=dl["repoURL"],
             revision=dl["revision"],
-            path=dl["path"].rstrip("/"),
+            path=dl["path"],
             argocd_namespace=dl["argocd"]["namespace"],
             region_order=tuple(order or regions),
             config_sync_auth=cs["auth"],
@@ -399,22 +417,10 @@ _MANAGED_ARGS = {
     "--gpu-memory-utilization": "server.gpuMemoryUtilization",
 }
 
-_IMAGE = re.compile(
-    r"^(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9._/-]+(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@sha256:[a-f0-9]{64})?$"
-)
-
-
 def _check_image(image: str, where: str, fail) -> None:
-    m = _IMAGE.match(image)
-    if not m:
-        fail(where, f"'{image}' is not an image reference (registry/repository:tag or @sha256:digest)")
-    if "@sha256:" in image:
-        return
-    tag = m.group("tag")
-    if not tag:
-        fail(where, f"'{image}' has no tag; pin a release tag or a digest")
-    if tag in ("latest", "nightly", "main", "master"):
-        fail(where, f"'{image}' uses the moving tag '{tag}'; pin a release tag or a digest so regions cannot drift")
+    problem = catalog.image_pin_problem(image)
+    if problem:
+        fail(where, problem)
 
 
 def _topology_for(chips: int) -> str:

@@ -159,3 +159,16 @@ class Fleet:
     @property
     def config_cluster(self) -> Cluster:
         return next(c for c in self.clusters if c.name == self.gateway.config_cluster)
+
+    def roles(self, cluster: Cluster) -> tuple[str, ...]:
+        return (("serving",) if cluster.serving else ()) + (("config",) if cluster.name == self.gateway.config_cluster else ())
+
+    @property
+    def server_name(self) -> str:
+        """Name of the model-server Deployment, Service and Kubernetes service account."""
+        return f"{self.routing.pool_name}-vllm"
+
+    def workload_identity_member(self, namespace: str) -> str:
+        """The IAM principal of the model server's Kubernetes service account (no Google service account)."""
+        return (f"principal://iam.googleapis.com/projects/{self.project.number}/locations/global/workloadIdentityPools/"
+                f"{self.project.id}.svc.id.goog/subject/ns/{namespace}/sa/{self.server_name}")

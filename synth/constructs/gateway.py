@@ -89,7 +89,7 @@ class MultiClusterGateway(Construct):
                                  "default": {
                                      "timeoutSec": p.timeout_sec,
                                      "logging": {"enabled": True},
-                                     "balancingMode": f"⟦v:{p.balancing_mode_path}⟧",
+                                     "balancingMode": ref(p.balancing_mode_path),
                                      "trafficDuration": "LONG",
                                      chart.conds.when(custom): {"customMetrics": [{
                                          "name": f"gke.named_metrics.{p.kv_metric}",

@@ -67,8 +67,8 @@ class GcsFuseModelVolume(Construct):
             automount_token=False,
         )
         chart.emit(cdk8s.ApiObject.of(self.service_account), "serviceaccount.yaml",
-                   comment="Workload Identity: grant this service account read access to the model bucket, e.g.\n"
-                           f"  gcloud storage buckets add-iam-policy-binding gs://BUCKET --member={iam_member} --role=roles/storage.objectViewer")
+                   comment="Workload Identity: grant this service account read access to the model bucket; the\n"
+                           "annotation inference-fleet.dev/iam-binding below names the exact member and bucket.")
         self.volume = kplus.Volume.from_csi(
             self,
             "model",

@@ -76,7 +76,6 @@ class ModelServer(Construct):
         super().__init__(scope, id)
         chart = ManifestChart.of(self)
         p = props
-        self.props = props
 
         http = kplus.ContainerPort(number=PORT, name="http", protocol=kplus.Protocol.TCP)
         deployment = kplus.Deployment(
@@ -154,7 +153,6 @@ class ModelServer(Construct):
         }))
         patches.append(set_(f"{base}/{chart.conds.when(dranet_enabled)}", {"resourceClaims": [dranet.pod_claim]}))
         chart.emit(obj, "deployment.yaml", patches=patches)
-        self.deployment = deployment
 
         service = raw_object(self, "service", api_version="v1", kind="Service", name=p.name, namespace=p.namespace,
                              labels=p.labels, body={"spec": {

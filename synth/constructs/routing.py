@@ -77,13 +77,17 @@ class EndpointPicker(Construct):
     API), a namespaced Role for pods, the pool and objectives (plus leases when replicated), no cluster roles.
     """
 
+    @staticmethod
+    def selector(pool: str) -> dict:
+        return {"app.kubernetes.io/name": "endpoint-picker", "app.kubernetes.io/instance": pool}
+
     def __init__(self, scope: Construct, id: str, *, props: RoutingProps) -> None:
         super().__init__(scope, id)
         chart = ManifestChart.of(self)
         p = props
         name = f"{p.pool}-epp"
         self.service_name = name
-        selector = {"app.kubernetes.io/name": "endpoint-picker", "app.kubernetes.io/instance": p.pool}
+        selector = self.selector(p.pool)
         labels = {**p.labels, **selector}
         replicated = Greater("routing.pickerReplicas", 1)
 

@@ -17,14 +17,9 @@ def _metadata(fleet: Fleet, namespace: str) -> dict:
             "labels": {"app.kubernetes.io/part-of": fleet.name, "app.kubernetes.io/managed-by": "inference-fleet"}}
 
 
-def _role(fleet: Fleet, cluster) -> str:
-    roles = (["serving"] if cluster.serving else []) + (["config"] if cluster.name == fleet.gateway.config_cluster else [])
-    return "-".join(roles)
-
-
 def cluster_secret_labels(fleet: Fleet) -> dict[str, dict[str, str]]:
     return {c.name: {"argocd.argoproj.io/secret-type": "cluster", f"{LABEL}/fleet": fleet.name,
-                     f"{LABEL}/cluster": c.name, f"{LABEL}/region": c.region, f"{LABEL}/role": _role(fleet, c)}
+                     f"{LABEL}/cluster": c.name, f"{LABEL}/region": c.region, f"{LABEL}/role": "-".join(fleet.roles(c))}
             for c in fleet.clusters}
 
 

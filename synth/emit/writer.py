@@ -56,18 +56,26 @@ def recover(out: Path) -> None:
         for leftover in out.glob(STAGING_PREFIX + "*"):
             shutil.rmtree(leftover, ignore_errors=True)
         return
-    plan = json.loads(journal.read_text(encoding="utf-8"))
-    staging = Path(plan["staging"])
-    for rel in plan["write"]:
+    try:
+        plan = json.loads(journal.read_text(encoding="utf-8"))
+        staging_name = plan["staging"]
+        writes, deletes = list(plan["write"]), list(plan["delete"])
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f"{journal} is not a journal inference-fleet can read; delete it and run synth again") from None
+    if not (isinstance(staging_name, str) and staging_name.startswith(STAGING_PREFIX) and "/" not in staging_name):
+        raise UserError(f"{journal} names {staging_name!r}, not a staging folder of this output; delete the journal")
+    staging = out / staging_name / "tree"
+    for rel in writes:
         src = staging / rel
         if src.exists():
+            _safe(out, f"{staging_name}/tree/{rel}")
             dst = _safe(out, rel)
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dst)
-    for rel in plan["delete"]:
+    for rel in deletes:
         _remove_generated(out, rel)
     journal.unlink()
-    shutil.rmtree(staging.parent if staging.name == "tree" else staging, ignore_errors=True)
+    shutil.rmtree(staging.parent, ignore_errors=True)
 
 
 def _remove_generated(out: Path, rel: str) -> None:
@@ -103,7 +111,7 @@ def write_tree(out: Path, files: dict[str, bytes], seeds: dict[str, bytes]) -> d
             _write_synced(staging / "tree" / rel, everything[rel])
         for rel, data in new_seeds.items():
             _write_synced(staging / "tree" / rel, data)
-        journal = {"staging": str(staging / "tree"), "write": changed + list(new_seeds), "delete": stale}
+        journal = {"staging": staging.name, "write": changed + list(new_seeds), "delete": stale}
         _write_synced(staging / JOURNAL, json.dumps(journal).encode())
         os.replace(staging / JOURNAL, out / JOURNAL)  # the commit point
         _fsync_dir(out)

@@ -17,19 +17,33 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SUFFIXES = {".yaml", ".yml", ".json"}
 
 
+NOT_MANIFESTS = ("kustomization.yaml", "kustomization.yml", "Kustomization", "Chart.yaml")
+
+
 def load_docs(path: Path, label: str | None = None) -> list[tuple[str, object]]:
-    """(file, object) for every document under ``path`` (a file or a folder, recursively, sorted)."""
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+    """(file, object) for every document under ``path`` (a file, or a folder walked recursively and sorted,
+    skipping Kustomize and Helm metadata files)."""
+    if path.is_file():
+        files = [path]
+    else:
+        files = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
+                       and p.name not in NOT_MANIFESTS and not p.name.startswith("values"))
     docs: list[tuple[str, object]] = []
     for f in files:
-        if f.name in ("kustomization.yaml", "Chart.yaml") or f.name.startswith("values"):
-            continue
         shown = label or str(f)
         try:
-            for doc in yaml.load_all(f.read_text(encoding="utf-8"), Loader=_Loader):  # noqa: S506 - safe loader
+            text = f.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"{f}: cannot read: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            docs.append((shown, {"__error__": "not UTF-8 text"}))
+            continue
+        try:
+            for doc in yaml.load_all(text, Loader=_Loader):  # noqa: S506 - safe loader
                 if doc is not None:
-                    docs.append((shown, doc))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+                    # JSON types only, as the API server sees them (YAML dates and the like become strings).
+                    docs.append((shown, json.loads(json.dumps(doc, default=str))))
+        except yaml.YAMLError as exc:
             docs.append((shown, {"__error__": str(exc).splitlines()[0]}))
     return docs
 
@@ -44,7 +58,8 @@ def kustomize(overlay: Path) -> list[tuple[str, object]]:
     if result.returncode != 0:
         raise UserError(f"kubectl kustomize {overlay} failed: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'no output'}")
     shown = f"kustomize({overlay})"
-    return [(shown, d) for d in yaml.load_all(result.stdout, Loader=_Loader) if d is not None]  # noqa: S506
+    return [(shown, json.loads(json.dumps(d, default=str)))
+            for d in yaml.load_all(result.stdout, Loader=_Loader) if d is not None]  # noqa: S506
 
 
 def collect(paths: list[str], overlays: str | None) -> dict[str, list[tuple[str, object]]]:
@@ -71,8 +86,11 @@ def collect(paths: list[str], overlays: str | None) -> dict[str, list[tuple[str,
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from synth.validate.schemas import supported_version
+
+    k8s = supported_version(args.kubernetes_version)
     clusters = collect(args.paths, args.overlays)
-    validator = Validator(args.kubernetes_version)
+    validator = Validator(k8s)
     problems: list[Problem] = []
     for cluster, docs in clusters.items():
         for file, doc in docs:

@@ -42,7 +42,9 @@ class Stats:
 
 
 def _oid(obj: dict) -> str:
-    return f"{obj.get('kind', '?')}/{(obj.get('metadata') or {}).get('name', '?')}"
+    meta = obj.get("metadata")
+    name = meta.get("name", "?") if isinstance(meta, dict) else "?"
+    return f"{obj.get('kind', '?')}/{name}"
 
 
 # ---- CEL -----------------------------------------------------------------------------------------
@@ -156,16 +158,23 @@ def _has_rules(schema: dict) -> bool:
     return _HAS_RULES[key]
 
 
-def _evaluate(expr: str, value: Any) -> object:
-    """The rule's verdict on ``value``: True/False, or an exception class name when cel-python cannot tell.
-    Rules are pure functions of ``self``, so verdicts are memoized by the value's canonical JSON."""
-    keyed = value
-    if isinstance(value, dict) and "metadata" in value and _IGNORES_METADATA.get(expr) is None:
+def _ignores_metadata(expr: str) -> bool:
+    if expr not in _IGNORES_METADATA:
         _IGNORES_METADATA[expr] = "metadata" not in expr and not _BARE_SELF.search(expr)
-    if isinstance(value, dict) and "metadata" in value and _IGNORES_METADATA[expr]:
-        keyed = {k: v for k, v in value.items() if k != "metadata"}  # the rule cannot see metadata
+    return _IGNORES_METADATA[expr]
+
+
+def _evaluate(expr: str, value: Any, texts: dict | None = None) -> object:
+    """The rule's verdict on ``value``: True/False, or an exception class name when cel-python cannot tell.
+    Rules are pure functions of ``self``, so verdicts are memoized by the value's canonical JSON (without
+    ``metadata`` when the rule cannot see it). ``texts`` caches that JSON for the rules of one schema node."""
+    texts = {} if texts is None else texts
+    drop = isinstance(value, dict) and "metadata" in value and _ignores_metadata(expr)
+    if drop not in texts:
+        keyed = {k: v for k, v in value.items() if k != "metadata"} if drop else value
+        texts[drop] = json.dumps(keyed, sort_keys=True, separators=(",", ":"))
     _load_verdicts()
-    key = hashlib.sha256(f"{expr}\0{json.dumps(keyed, sort_keys=True, separators=(',', ':'))}".encode()).hexdigest()
+    key = hashlib.sha256(f"{expr}\0{texts[drop]}".encode()).hexdigest()
     if key not in _RESULTS:
         try:
             result = _program(expr).evaluate({"self": celpy.json_to_cel(value)})
@@ -180,11 +189,12 @@ def _cel(schema: dict, value: Any, path: list, emit, stats: Stats) -> None:
     if not isinstance(schema, dict) or not _has_rules(schema):
         return
     value = _with_defaults(schema, value)
+    texts: dict = {}
     for rule in schema.get("x-kubernetes-validations") or []:
         expr = rule.get("rule", "")
         if "oldSelf" in expr:
             continue  # transition rules need the stored object: not applicable to a create
-        verdict = _evaluate(expr, value)
+        verdict = _evaluate(expr, value, texts)
         if not isinstance(verdict, bool):
             stats.cel_skipped.append(f"{expr[:60]} ({verdict})")
             continue
@@ -229,8 +239,12 @@ class Validator:
             emit("", "schema", f"no schema for {obj['apiVersion']} {obj['kind']}: add the pinned CRD to schemas/crds.json")
             return problems
         if not ks.fast.is_valid(obj):
-            for err in sorted(ks.validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path]):
+            errors = sorted(ks.validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
+            for err in errors:
                 emit(format_path(err.absolute_path), "schema", _short(err.message))
+            if not errors:  # the engines read a pattern differently: the strict (ECMA) reading wins
+                for err in ks.fast.iter_errors(obj):
+                    emit(format_path(list(err.instance_path)), "schema", _short(err.message))
         if ks.has_cel:
             _cel(ks.schema, obj, [], emit, self.stats)
         return problems
@@ -239,15 +253,30 @@ class Validator:
         from synth.validate import rules
 
         problems: list[Problem] = []
+        sound: dict[str, list[tuple[str, dict]]] = {}
         for cluster, docs in clusters.items():
+            sound[cluster] = []
             for file, obj in docs:
-                problems += [_at(p, cluster) for p in self.validate_object(file, obj)]
-            problems += [_at(p, cluster) for p in rules.cluster_rules(docs)]
+                found = self.validate_object(file, obj)
+                problems += [_at(p, cluster) for p in found]
+                if not any(p.rule in ("schema", "object") for p in found):
+                    sound[cluster].append((file, obj))
+            problems += [_at(p, cluster) for p in _robust(rules.cluster_rules, docs, sound[cluster])]
         if any(rules.has_routing(d) for d in clusters.values()):
-            problems += rules.fleet_rules(clusters)
+            problems += _robust(rules.fleet_rules, clusters, sound)
         unknown = {p.rule for p in problems} - set(rules.RULES)
         assert not unknown, f"unregistered rule ids {unknown}"
         return problems
+
+
+def _robust(rule_set, everything, sound):
+    """Wiring rules over every object, so a schema problem does not also hide the objects it breaks. Rules
+    assume the shapes the schemas promise; if a malformed object defeats them, they run again over the
+    objects the schemas accepted (the malformed ones are reported already)."""
+    try:
+        return rule_set(everything)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError):
+        return rule_set(sound)
 
 
 def _at(p: Problem, cluster: str) -> Problem:

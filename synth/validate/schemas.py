@@ -41,7 +41,6 @@ class KindSchema:
     fast: Any  # jsonschema-rs validator: the yes/no answer for every object
     validator: Any  # jsonschema validator: readable errors, only for objects that fail
     schema: dict  # the strict schema (CEL rules kept under x-kubernetes-validations)
-    source: str
     has_cel: bool
 
 
@@ -68,8 +67,11 @@ def _crd_text(source: dict) -> bytes:
                         "set INFERENCE_FLEET_CRD_MIRROR to a folder with the pinned CRDs") from None
     if hashlib.sha256(data).hexdigest() != source["sha256"]:
         raise UserError(f"{source['url']}: sha256 differs from the pin in schemas/crds.json")
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_bytes(data)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(data)
+    except OSError:
+        pass  # no writable cache: fetch again next time
     return data
 
 
@@ -86,10 +88,13 @@ def crd_version_schema(source: dict) -> dict:
     if not version.get("served", True):
         raise UserError(f"{source['kind']} {source['version']} is not served by the pinned CRD")
     schema = strict(copy.deepcopy(version["schema"]["openAPIV3Schema"]), top=True)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(schema), encoding="utf-8")
-    os.replace(tmp, cached)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(schema), encoding="utf-8")
+        os.replace(tmp, cached)
+    except OSError:
+        pass  # no writable cache: convert again next time
     return schema
 
 
@@ -158,21 +163,38 @@ def custom_kind(group: str, version: str, kind: str) -> KindSchema | None:
     if source is None:
         return None
     schema = crd_version_schema(source) if "sha256" in source else {}
-    where = f"{source.get('url', 'ours')}"
     if source.get("supplement"):
         schema = _apply_supplement(schema, source["supplement"])
-        where += f" + schemas/{source['supplement']}"
-    return KindSchema(jsonschema_rs.Draft7Validator(schema), jsonschema.Draft7Validator(schema), schema, where,
+    return KindSchema(jsonschema_rs.Draft7Validator(schema), jsonschema.Draft7Validator(schema), schema,
                       "x-kubernetes-validations" in json.dumps(schema))
 
 
 
 
-@lru_cache(maxsize=None)
-def _builtin_registry(k8s: str) -> tuple[Path, Registry]:
+def _minor(version: str) -> tuple[int, int]:
+    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?", version.strip())
+    if not m:
+        raise UserError(f"Kubernetes version {version!r}: give MAJOR.MINOR, e.g. 1.34")
+    return int(m.group(1)), int(m.group(2))
+
+
+def supported_version(version: str) -> str:
+    """``version`` as MAJOR.MINOR, checked against the schema versions kubernetes-validate bundles."""
     import kubernetes_validate.utils as kv
 
-    version = [v for v in kv.all_versions() if kv.major_minor(v) <= k8s][-1]
+    wanted = _minor(version)
+    bundled = sorted(_minor(v) for v in kv.all_versions())
+    if wanted < bundled[0] or wanted > bundled[-1]:
+        raise UserError(f"Kubernetes {version}: schemas are bundled for {bundled[0][0]}.{bundled[0][1]} to "
+                        f"{bundled[-1][0]}.{bundled[-1][1]}")
+    return f"{wanted[0]}.{wanted[1]}"
+
+
+@lru_cache(maxsize=None)
+def _builtin_registry(k8s: str) -> tuple[Path, Registry]:  # noqa: D401
+    import kubernetes_validate.utils as kv
+
+    version = [v for v in kv.all_versions() if _minor(v) <= _minor(k8s)][-1]
     root = Path(kv.__file__).resolve().parent / "kubernetes-json-schema" / f"v{version}-local-strict"
     defs = json.loads((root / "_definitions.json").read_text(encoding="utf-8"))
     return root, Resource.from_contents(defs) @ Registry()
@@ -188,8 +210,7 @@ def builtin_kind(api_version: str, kind: str, k8s: str) -> KindSchema | None:
     text = path.read_text(encoding="utf-8")
     schema = json.loads(text)
     return KindSchema(jsonschema_rs.Draft202012Validator(_inlined(root, text)),
-                      jsonschema.Draft202012Validator(schema, registry=registry), schema,
-                      f"kubernetes-validate {root.name}", False)
+                      jsonschema.Draft202012Validator(schema, registry=registry), schema, False)
 
 
 @lru_cache(maxsize=None)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
+from synth.config.catalog import image_pin_problem
 from synth.validate.engine import Problem
 
 SECRETISH_ENV = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I)
 SECRETISH_VALUE = re.compile(r"(-----BEGIN [A-Z ]*PRIVATE KEY-----|\"private_key\"|AKIA[0-9A-Z]{16}|ya29\.|ghp_[A-Za-z0-9]{20,}|hf_[A-Za-z0-9]{20,})")
-IMAGE = re.compile(r"^(?P<repo>[^@]+?)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@sha256:[a-f0-9]{64})?$")
-MOVING_TAGS = {"latest", "nightly", "main", "master", "edge", "dev"}
 
 
 def _name(o: dict) -> str:
@@ -89,11 +88,9 @@ def security_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
             seccomp = (sc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type")
             if seccomp != "RuntimeDefault":
                 bad(f, o, f"{prefix}.securityContext.seccompProfile", "seccomp", "use seccompProfile type RuntimeDefault")
-            image = c.get("image", "")
-            m = IMAGE.match(image)
-            tag = m.group("tag") if m else None
-            if not m or ("@sha256:" not in image and (not tag or tag in MOVING_TAGS)):
-                bad(f, o, f"{cp}.image", "image-pinned", f"'{image}' is not pinned: use a release tag or a digest")
+            problem = image_pin_problem(str(c.get("image", "")))
+            if problem:
+                bad(f, o, f"{cp}.image", "image-pinned", problem)
             for e, env in enumerate(c.get("env") or []):
                 value = env.get("value")
                 if env.get("name") == "GOOGLE_APPLICATION_CREDENTIALS":
