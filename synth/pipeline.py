@@ -54,8 +54,30 @@ def _values_problems(plan: Plan) -> list:
     return problems
 
 
+def _prewarm_quietly() -> None:
+    try:
+        _prewarm()
+    except Exception:  # noqa: BLE001 - validation reports the same problem with its own message
+        pass
+
+
+def _prewarm() -> None:
+    """Load every pinned schema and the CEL parser. Runs in a thread while cdk8s waits on Node.js, so the two
+    overlap on a cold cache; the first exception is re-raised when validation needs the schema."""
+    from synth.validate import engine, schemas
+
+    for group, version, kind in schemas.crd_sources():
+        schemas.custom_kind(group, version, kind)
+    engine._env()
+
+
 def synthesize(config: str | Path, out: Path) -> dict[str, list[str]]:
+    import threading
+
+    warm = threading.Thread(target=_prewarm_quietly, daemon=True)
+    warm.start()
     plan, files, seeds = render(config)
+    warm.join()
     validate_plan(plan)
     return write_tree(out, files, seeds)
 
