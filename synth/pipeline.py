@@ -19,11 +19,10 @@ def render(config: str | Path) -> tuple[Plan, dict[str, bytes], dict[str, bytes]
 
 
 def validate_plan(plan: Plan) -> None:
+    from synth.emit.delivery import delivery_objects
     from synth.validate.engine import Validator, format_problem, save_verdicts
 
     validator = Validator()
-    from synth.emit.delivery import delivery_objects
-
     per_cluster = {c.name: [(f"overlays/{c.name}/{chart.key}/{file}", o) for chart, file, objs in plan.cluster_objects(c)
                             for o in objs] for c in plan.fleet.clusters}
     problems = validator.validate_fleet(per_cluster)

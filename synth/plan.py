@@ -45,15 +45,20 @@ class Plan:
     charts: tuple[ChartPlan, ...]
     _rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def memo(self, key: str, build: Callable[[], object]) -> object:
+        """Something derived from the plan, built once (files and validation read the same objects)."""
+        if key not in self._rendered:
+            self._rendered[key] = build()
+        return self._rendered[key]
+
     def charts_for(self, cluster: Cluster) -> list[ChartPlan]:
         return [c for c in self.charts if cluster.name in c.clusters]
 
     def cluster_objects(self, cluster: Cluster) -> list[tuple[ChartPlan, str, list[dict]]]:
         """Everything ``cluster`` receives, rendered once (files and validation read the same objects)."""
-        if cluster.name not in self._rendered:
-            self._rendered[cluster.name] = [(chart, file, objs) for chart in self.charts_for(cluster)
-                                            for file, objs in chart.render(chart.cluster_values(cluster))]
-        return self._rendered[cluster.name]
+        return self.memo(f"cluster:{cluster.name}", lambda: [
+            (chart, file, objs) for chart in self.charts_for(cluster)
+            for file, objs in chart.render(chart.cluster_values(cluster))])
 
 
 def build_plan(fleet: Fleet) -> Plan:

@@ -105,7 +105,11 @@ def root_sync(fleet: Fleet, cluster) -> dict:
 
 
 def delivery_objects(plan: Plan) -> dict[str, list[dict]]:
-    """Output path → objects."""
+    """Output path → objects (built once per plan)."""
+    return plan.memo("delivery", lambda: _delivery_objects(plan))
+
+
+def _delivery_objects(plan: Plan) -> dict[str, list[dict]]:
     fleet = plan.fleet
     out = {
         "delivery/argocd/applicationset.yaml": [application_set(fleet)],
