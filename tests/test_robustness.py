@@ -4,9 +4,6 @@ traceback, and the writer trusts nothing in its journal."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import yaml
