@@ -1,5 +1,5 @@
-"""Validation cases as data: tests/cases/validate/{valid,invalid}/<case>/ hold one YAML file per cluster
-(everything that cluster receives); invalid cases list the expected problems as `<rule> <Kind/name> <path>`."""
+"""Validation cases as data (tests/casebook.py describes the format): every valid case passes, every invalid
+case yields exactly its expected problems, and every rule has an invalid case that fails for that rule."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from synth.validate.cli import load_docs
 from synth.validate.engine import Validator
+from tests.casebook import load_case
 
 CASES = Path(__file__).resolve().parent / "cases" / "validate"
 
 
 def _problems(case: Path) -> set[str]:
-    clusters = {f.stem: load_docs(f) for f in sorted(case.glob("*.yaml"))}
+    _, clusters = load_case(case)
     return {f"{p.rule} {p.obj if p.obj != '?' else ''} {p.path or '.'}".replace("  ", " ")
             for p in Validator().validate_fleet(clusters)}
 
@@ -26,15 +26,15 @@ def test_valid(case):
 
 @pytest.mark.parametrize("case", sorted((CASES / "invalid").iterdir()), ids=lambda p: p.name)
 def test_invalid(case):
-    expected = {line for line in (case / "expected.txt").read_text().splitlines() if line}
-    assert _problems(case) == expected
+    spec, _ = load_case(case)
+    assert _problems(case) == set(spec["expected"])
 
 
 def test_every_rule_has_an_invalid_case():
     from synth.validate.rules import RULES
 
     covered = {line.split()[0] for case in (CASES / "invalid").iterdir()
-               for line in (case / "expected.txt").read_text().splitlines() if line}
+               for line in load_case(case)[0]["expected"]}
     assert set(RULES) - {"yaml", "object"} <= covered, f"rules without a case: {set(RULES) - covered}"
 
 
