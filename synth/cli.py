@@ -23,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="validate manifests as the API server and the fleet rules would")
     v.add_argument("paths", nargs="*", help="files or folders: everything one cluster receives, one path per cluster")
-    v.add_argument("--overlays", help="validate `kubectl kustomize` of every overlay under this folder")
+    v.add_argument("--overlays", help="validate `kubectl kustomize` of every overlay under this folder (and the infra/ root beside it)")
+    v.add_argument("--infra", help="the infra/ root (Config Connector objects: node pools, subnets, addresses, DNS)")
     v.add_argument("--kubernetes-version", default="1.34", help="Kubernetes minor for built-in kinds (default 1.34)")
     v.add_argument("--json", action="store_true", help="print a JSON report")
 

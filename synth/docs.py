@@ -52,9 +52,21 @@ def reference() -> str:
 
 
 def rules_table() -> str:
-    from synth.validate.rules import RULES
+    """Every validator rule by layer, in the order the layers run."""
+    from synth.validate.registry import ENGINE_RULES, LAYERS
 
-    return "\n".join(["| rule id | holds when |", "|---|---|"] + [f"| `{k}` | {v} |" for k, v in RULES.items()])
+    rows = ["| layer | rule id | holds when |", "|---|---|---|"]
+    rows += [f"| schemas | `{k}` | {v} |" for k, v in ENGINE_RULES.items()]
+    for title, module in LAYERS:
+        rows += [f"| {title} | `{k}` | {v.replace('|', chr(92) + '|')} |" for k, v in module.RULES.items()]
+    return "\n".join(rows)
+
+
+def config_rules_table() -> str:
+    """The fleet-file rules beyond the schema (synth/config/rules.py), with their first docstring line."""
+    from synth.config.rules import RULES
+
+    return "\n".join(["| fleet-file rule |", "|---|"] + [f"| `{k}` |" for k in RULES])
 
 
 def update_readme(readme: Path) -> bool:

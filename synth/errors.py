@@ -17,11 +17,12 @@ class UserError(Exception):
 class ConfigError(UserError):
     """A fleet-file problem at an exact config path, e.g. ``clusters[1].zone``."""
 
-    def __init__(self, path: str, message: str, file: str | None = None) -> None:
+    def __init__(self, path: str, message: str, file: str | None = None, rule: str = "schema") -> None:
         where = f"{file}: " if file else ""
         super().__init__(f"{where}{path or '<root>'}: {message}")
         self.path = path
         self.detail = message
+        self.rule = rule  # the rule of synth.config.rules that refused the file ("schema" before them)
 
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_/-]+$")

@@ -10,6 +10,8 @@ from synth.emit.writer import drift, write_tree
 from synth.errors import UserError
 from synth.plan import Plan, build_plan
 
+INFRA = "infra"  # the validation input of the management cluster
+
 
 def render(config: str | Path) -> tuple[Plan, dict[str, bytes], dict[str, bytes]]:
     fleet = load_fleet(config)
@@ -22,9 +24,13 @@ def validate_plan(plan: Plan) -> None:
     from synth.emit.delivery import delivery_objects
     from synth.validate.engine import Validator, format_problem, save_verdicts
 
+    from synth.infra import infra_objects
+
     validator = Validator()
     per_cluster = {c.name: [(f"overlays/{c.name}/{chart.key}/{file}", o) for chart, file, objs in plan.cluster_objects(c)
                             for o in objs] for c in plan.fleet.clusters}
+    # The management cluster's Config Connector objects: node pools, subnets and addresses the behaviour rules read.
+    per_cluster[INFRA] = [(path, o) for path, objs in infra_objects(plan.fleet).items() for o in objs]
     problems = validator.validate_fleet(per_cluster)
     problems += _values_problems(plan)
     for path, objs in delivery_objects(plan).items():

@@ -1,13 +1,15 @@
 """Validation cases as data. A case folder holds ``case.yaml``:
 
     description: what is broken
-    clusters: [gemma3-us-east5]       # base clusters: the committed output of fleet.yaml (overlays/<name>/)
+    clusters: [gemma3-us-east5]       # base clusters: the committed output of fleet.yaml (overlays/<name>/);
+                                      # the committed infra/ root comes along as cluster "infra" unless `infra: false`
     patches:                          # applied to the base, in order
       - cluster: gemma3-us-east5
         target: {kind: InferencePool, name: gemma3-27b}
         ops: [{op: replace, path: /spec/targetPorts/0/number, value: 8080}]   # RFC 6902 on that object
       - {cluster: gemma3-us-east5, remove: {kind: NetworkPolicy, name: gemma3-27b-vllm}}
       - {cluster: gemma3-us-east5, add: {apiVersion: v1, kind: Secret, ...}}
+      - {cluster: gemma3-europe-west4, copy: {from: gemma3-us-east5, kind: Gateway, name: inference-gateway}}
     expected: ["pool-ports InferencePool/gemma3-27b spec.targetPorts[0]"]   # invalid cases: `<rule> <Kind/name> <path>`
 
 Any other ``*.yaml`` file in the folder is one more cluster (its file stem) taken as written. Because a case
@@ -66,20 +68,31 @@ def apply_ops(doc: dict, ops: list[dict]) -> dict:
 
 
 def base_cluster(name: str) -> list[tuple[str, dict]]:
-    """Everything cluster ``name`` of the default fleet receives, as committed."""
-    folder = REPO / "overlays" / name
+    """Everything cluster ``name`` of the default fleet receives, as committed (``infra``: the infra/ root)."""
+    folder = REPO / "infra" if name == "infra" else REPO / "overlays" / name
     if not folder.is_dir():
         raise FileNotFoundError(f"no committed overlay {folder}")
-    return [(f"overlays/{name}/{Path(f).relative_to(folder)}", o) for f, o in load_docs(folder)]
+    prefix = "infra" if name == "infra" else f"overlays/{name}"
+    return [(f"{prefix}/{Path(f).relative_to(folder)}", o) for f, o in load_docs(folder)]
 
 
 def load_case(case: Path) -> tuple[dict, dict[str, list[tuple[str, dict]]]]:
     spec = yaml.safe_load((case / "case.yaml").read_text())
-    clusters: dict[str, list[tuple[str, dict]]] = {n: base_cluster(n) for n in spec.get("clusters") or []}
+    names = list(spec.get("clusters") or [])
+    if names and spec.get("infra", True) and "infra" not in names:
+        names.append("infra")
+    clusters: dict[str, list[tuple[str, dict]]] = {n: base_cluster(n) for n in names}
     for i, patch in enumerate(spec.get("patches") or []):
         docs = clusters[patch["cluster"]]
         if "add" in patch:
             docs.append((f"case:patches[{i}]", copy.deepcopy(patch["add"])))
+            continue
+        if "copy" in patch:
+            src = patch["copy"]
+            found = [o for _, o in base_cluster(src["from"]) if _key(o) == (src["kind"], src["name"])]
+            if len(found) != 1:
+                raise LookupError(f"{case.name}: patches[{i}] copies {len(found)} objects {src}")
+            docs.append((f"case:patches[{i}]", found[0]))
             continue
         target = patch.get("remove") or patch["target"]
         hits = [j for j, (_, o) in enumerate(docs) if _key(o) == (target["kind"], target["name"])]

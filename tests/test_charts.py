@@ -76,7 +76,8 @@ def _branch_values(chart) -> list[tuple[str, dict]]:
             variants.append((f"{t.for_each.path}=[]", _set(base, t.for_each.path, [])))
     if chart.key == "serving":
         variants.append(("extraArgs", _set(base, "server.extraArgs", ["--max-num-seqs=64", "--enable-prefix-caching"])))
-        variants.append(("proxySubnets=[]", _set(base, "networkPolicy.proxySubnets", [])))
+        variants.append(("weights-from-gcs", _set(_set(base, "weights.sourceKind", "gcs"), "weights.sourceUri", "gs://src-bucket/model")))
+        variants.append(("rollout-surge", _set(base, "server.rollout", {"maxSurge": 1, "maxUnavailable": 0})))
         variants.append(("template-text", _set(base, "model.name", "{{ .Release.Name }} \"quoted\" {{- fail \"boom\" }}")))
     return variants
 

@@ -27,3 +27,15 @@ def test_invalid(case):
     expected = (case / "expected.txt").read_text().strip()
     assert err.value.message == f"{path}: {expected}"
     assert "\n" not in err.value.message
+
+
+def test_every_rule_has_an_invalid_case():
+    from synth.config.rules import RULES
+
+    covered = set()
+    for case in (CASES / "invalid").iterdir():
+        try:
+            load_fleet(case / "fleet.yaml")
+        except UserError as exc:
+            covered.add(getattr(exc, "rule", "schema"))
+    assert set(RULES) <= covered, f"fleet-file rules without an invalid case: {sorted(set(RULES) - covered)}"

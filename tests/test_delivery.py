@@ -60,7 +60,28 @@ def test_app_project_allows_exactly_what_we_emit(config, synthesized, plans):
     allowed = {(r["group"], r["kind"]) for r in project["clusterResourceWhitelist"] + project["namespaceResourceWhitelist"]}
     possible = {(t.obj["apiVersion"].rpartition("/")[0], t.obj["kind"]) for c in plan.charts for t in c.templates if not t.helm_only}
     assert allowed == possible
-    assert [r["kind"] for r in project["clusterResourceWhitelist"]] == ["Namespace"]
+    # Cluster-scoped: the Namespace and the TPU ComputeClass only.
+    assert sorted(r["kind"] for r in project["clusterResourceWhitelist"]) == ["ComputeClass", "Namespace"]
     assert project["sourceRepos"] == [plan.fleet.delivery.repo_url]
     assert {d["namespace"] for d in project["destinations"]} == {plan.fleet.namespace}
     assert len(project["destinations"]) == len(plan.fleet.clusters)
+
+
+@pytest.mark.parametrize("config", fleet_files(), ids=lambda p: p.stem)
+def test_infra_root_is_delivered_to_the_management_cluster(config, synthesized, plans):
+    out = synthesized(config)
+    fleet = plans(config).fleet
+    kubectl = tool("kubectl")
+    built = run([kubectl, "kustomize", str(out / "infra")])
+    assert built.returncode == 0, built.stderr
+    kinds = {(d["apiVersion"].rpartition("/")[0], d["kind"]) for d in yaml.safe_load_all(built.stdout) if d}
+    app = _load(out / "delivery/argocd/infra-application.yaml")[0]
+    assert app["spec"]["source"]["path"] == fleet.delivery.infra_dir
+    assert app["spec"]["destination"] == {"server": fleet.delivery.management_server, "namespace": fleet.infra.namespace}
+    # Removing a Config Connector object deletes a GCP resource: pruning waits for a person.
+    assert app["spec"]["syncPolicy"]["automated"]["prune"] is False
+    project = _load(out / "delivery/argocd/infra-appproject.yaml")[0]["spec"]
+    assert {(r["group"], r["kind"]) for r in project["namespaceResourceWhitelist"]} == kinds
+    assert project["clusterResourceWhitelist"] == []
+    sync = _load(out / "delivery/config-sync/infra/rootsync.yaml")[0]
+    assert sync["spec"]["git"]["dir"] == fleet.delivery.infra_dir

@@ -39,6 +39,9 @@ def test_overlays_build_and_equal_helm(config, synthesized, plans):
             from_helm += _docs(h.stdout)
         assert from_kustomize == sorted(from_helm, key=_key), cluster.name
         built[cluster.name] = [("kustomize", o) for o in from_kustomize]
+    infra = run([kubectl, "kustomize", str(out / "infra")])
+    assert infra.returncode == 0, infra.stderr
+    built["infra"] = [("kustomize(infra)", o) for o in _docs(infra.stdout)]
     problems = Validator().validate_fleet(built)
     assert not problems, "\n".join(format_problem(p) for p in problems)
 

@@ -10,6 +10,7 @@ from synth.constructs.gateway import GatewayProps, MultiClusterGateway
 from synth.constructs.model_server import PORT
 from synth.constructs.routing import KvCacheMetric
 from synth.charts.serving import common_labels
+from synth.infra.common import address_name
 from synth.template import Truthy, ref
 from synth.values import DNS_LABEL, Group, ValuesSpec, array, boolean, integer, string
 
@@ -24,8 +25,13 @@ SPEC = ValuesSpec(
             "className": string("GatewayClass for imported inference pools.", enum=["gke-l7-cross-regional-internal-managed-mc"]),
             "port": integer("HTTP listener port.", minimum=1, maximum=65535),
             "pathPrefix": string("Path prefix routed to the model.", pattern="^/"),
-            "regions": array("Serving regions; each gets an internal address (needs a GLOBAL_MANAGED_PROXY subnet there).",
-                             {"type": "string", "pattern": "^[a-z]+-[a-z]+[0-9]+$"}, minItems=1, maxItems=16, uniqueItems=True),
+            "addresses": array("One internal address per serving region (needs a GLOBAL_MANAGED_PROXY subnet there): a reserved "
+                               "address (named-address-with-region, regions/REGION/addresses/NAME) or an ephemeral one.", {
+                "type": "object", "additionalProperties": False, "required": ["type", "value"],
+                "properties": {
+                    "type": {"type": "string", "pattern": "^networking\\.gke\\.io/(named-address-with-region|ephemeral-ipv4-address/[a-z]+-[a-z]+[0-9]+)$"},
+                    "value": {"type": "string", "pattern": "^([a-z]+-[a-z]+[0-9]+|regions/[a-z]+-[a-z]+[0-9]+/addresses/[a-z]([-a-z0-9]*[a-z0-9])?)$"},
+                }}, minItems=1, maxItems=16, uniqueItems=True),
         }),
         "backend": Group({
             "timeoutSec": integer("Backend timeout for one request.", minimum=1, maximum=86400),
@@ -53,12 +59,21 @@ def values(fleet: Fleet, cluster: Cluster | None) -> dict:
         # In a config cluster that also serves, the serving chart owns the Namespace.
         "namespace": {"name": fleet.namespace, "create": not (cluster.serving if cluster else fleet.config_cluster.serving)},
         "gateway": {"name": gw.name, "className": gw.class_name, "port": gw.port, "pathPrefix": gw.path_prefix,
-                    "regions": list(fleet.serving_regions)},
+                    "addresses": gateway_addresses(fleet)},
         "backend": {"timeoutSec": gw.timeout_sec, "balancingMode": gw.balancing_mode,
                     "maxUtilizationPercent": gw.max_utilization_percent,
                     "maxInFlightRequestsPerEndpoint": gw.max_in_flight_requests_per_endpoint,
                     "scopes": [_scope(sc) for sc in gw.scopes]},
     }
+
+
+def gateway_addresses(fleet: Fleet) -> list[dict]:
+    """One address per serving region: the reserved ComputeAddress of infra/ when static addresses are on (the form a
+    working lab of this scenario used), else an ephemeral address GKE picks in that region."""
+    if fleet.gateway.static_addresses:
+        return [{"type": "networking.gke.io/named-address-with-region",
+                 "value": f"regions/{r}/addresses/{address_name(fleet, r)}"} for r in fleet.serving_regions]
+    return [{"type": f"networking.gke.io/ephemeral-ipv4-address/{r}", "value": r} for r in fleet.serving_regions]
 
 
 def _scope(sc) -> dict:
@@ -78,7 +93,7 @@ def build(app: cdk8s.App, fleet: Fleet) -> ManifestChart:
     chart.emit(namespace, "namespace.yaml", when=Truthy("namespace.create"))
     MultiClusterGateway(chart, "gateway", props=GatewayProps(
         name=ref("gateway.name"), namespace=ns, labels=labels, class_name=ref("gateway.className"),
-        port=ref("gateway.port"), path_prefix=ref("gateway.pathPrefix"), regions_path="gateway.regions",
+        port=ref("gateway.port"), path_prefix=ref("gateway.pathPrefix"), addresses_path="gateway.addresses",
         pool=fleet.routing.pool_name, health_port=PORT, timeout_sec=ref("backend.timeoutSec"),
         balancing_mode_path="backend.balancingMode", max_utilization=ref("backend.maxUtilizationPercent"),
         max_in_flight=ref("backend.maxInFlightRequestsPerEndpoint"), kv_metric=KvCacheMetric.EXPORT_NAME,

@@ -3,17 +3,24 @@ endpoint picker, objectives, metric export)."""
 
 from __future__ import annotations
 
+import hashlib
+
 import cdk8s
 
 from synth.config import catalog
-from synth.config.model import Cluster, Fleet
+from synth.config.model import Cluster, Fleet, GcsSource, HuggingFaceSource, Rollout
 from synth.constructs.base import ManifestChart, raw_object
 from synth.constructs.dranet import DranetClaim
 from synth.constructs.gcs_fuse import GcsFuseModelVolume
 from synth.constructs.model_server import PORT, STARTUP_PERIOD, ModelServer, ModelServerProps
 from synth.constructs.helm_test import CompletionTest
-from synth.constructs.network_policy import ModelServerNetworkPolicy
+from synth.constructs.network_policy import ModelServerNetworkPolicy, PickerNetworkPolicy
+from synth.constructs.tpu_capacity import TpuComputeClass, priorities
+from synth.constructs.weights_loader import WeightsLoader
 from synth.constructs.routing import (
+    EXT_PROC_PORT,
+    HEALTH_PORT,
+    METRICS_PORT,
     EndpointPicker,
     InferencePool,
     KvCacheMetric,
@@ -23,6 +30,33 @@ from synth.constructs.routing import (
 )
 from synth.template import Truthy, ref
 from synth.values import DNS_LABEL, QUANTITY, Group, ValuesSpec, array, boolean, integer, number, string
+
+CIDR_PATTERN = "^([0-9]{1,3}\\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$"
+# The ComputeClass priority fields the chart emits (strict: anything else is a values error).
+PRIORITY_SCHEMA = {
+    "type": "object", "additionalProperties": False, "required": ["machineType", "tpu"],
+    "properties": {
+        "machineType": {"type": "string", "enum": sorted(catalog.MACHINE_CHIPS)},
+        "tpu": {"type": "object", "additionalProperties": False, "required": ["type", "count", "topology"],
+                "properties": {"type": {"type": "string", "enum": [catalog.TPU_ACCELERATOR]},
+                               "count": {"type": "integer", "enum": sorted(set(catalog.TOPOLOGY_CHIPS.values()))},
+                               "topology": {"type": "string", "enum": sorted(catalog.TOPOLOGY_CHIPS)}}},
+        "acceleratorNetworkProfile": {"type": "string", "enum": ["auto"]},
+        "spot": {"type": "boolean"},
+        "flexStart": {"type": "object", "additionalProperties": False, "properties": {"enabled": {"type": "boolean"}}},
+        "location": {"type": "object", "additionalProperties": False,
+                     "properties": {"zones": {"type": "array", "items": {"type": "string"}, "minItems": 1}}},
+        "reservations": {"type": "object", "additionalProperties": False, "required": ["affinity", "specific"],
+                         "properties": {"affinity": {"type": "string", "enum": ["Specific"]},
+                                        "specific": {"type": "array", "minItems": 1, "items": {
+                                            "type": "object", "additionalProperties": False, "required": ["name"],
+                                            "properties": {"name": {"type": "string"}, "project": {"type": "string"},
+                                                           "zones": {"type": "array", "items": {"type": "string"}}}}}}},
+    },
+}
+# The per-pod label the AutoscalingMetric pod shape selects on (its label names may not contain "." or "/").
+METRIC_POD_LABEL = "inference-fleet-pool"
+
 
 SPEC = ValuesSpec(
     Group({
@@ -46,6 +80,11 @@ SPEC = ValuesSpec(
             "terminationGracePeriodSeconds": integer("Time to finish in-flight requests on shutdown.", minimum=30, maximum=3600),
             "extraArgs": array("Additional vLLM arguments.", {"type": "string", "pattern": "^--[a-z0-9-]+(=.*)?$"}, maxItems=32),
             "zone": string("Zone of the TPU node pool.", pattern="^[a-z]+-[a-z]+[0-9]+-[a-z0-9]+$"),
+            "computeClass": string("ComputeClass the TPU nodes come from (nodeSelector cloud.google.com/compute-class).", **DNS_LABEL),
+            "rollout": Group({
+                "maxSurge": integer("Extra pods during an update (each needs a whole TPU node).", minimum=0, maximum=16),
+                "maxUnavailable": integer("Pods down at once during an update; the region keeps the rest serving.", minimum=0, maximum=16),
+            }),
             "tpu": Group({
                 "accelerator": string("Node label cloud.google.com/gke-tpu-accelerator.", enum=[catalog.TPU_ACCELERATOR]),
                 "topology": string("Node label cloud.google.com/gke-tpu-topology.", enum=sorted(catalog.TOPOLOGY_CHIPS)),
@@ -67,19 +106,52 @@ SPEC = ValuesSpec(
                 "ephemeralStorageLimit": string("gke-gcsfuse/ephemeral-storage-limit.", pattern="^(0|[0-9]+(Mi|Gi))$"),
             }),
         }),
+        "tpuCapacity": Group({
+            "enabled": boolean("Emit the ComputeClass GKE creates the TPU node pools from (off when the pool is created by hand)."),
+            "nodeServiceAccount": string("Google service account of the TPU nodes (least privilege; writes the balancing metrics).",
+                                         pattern="^[a-z][-a-z0-9]{4,28}[a-z0-9]@[a-z][-a-z0-9]{4,28}[a-z0-9]\\.iam\\.gserviceaccount\\.com$"),
+            "priorities": array("ComputeClass priorities, tried in order (one per capacity option).", PRIORITY_SCHEMA, minItems=1, maxItems=8),
+        }),
         "routing": Group({
             "failureMode": string("What the gateway does when the picker does not answer.", enum=["FailOpen", "FailClose"]),
             "pickerImage": string("Endpoint-picker image, pinned.", pattern=catalog.IMAGE_PATTERN),
             "pickerReplicas": integer("Endpoint-picker replicas (active-passive above 1).", minimum=1, maximum=5),
+            "pickerNodePool": string("Node pool the picker runs on (the system pool).", **DNS_LABEL),
+            "pickerResources": Group({
+                "cpu": string("CPU request (no limit).", **QUANTITY),
+                "memory": string("Memory request.", **QUANTITY),
+                "memoryLimit": string("Memory limit.", **QUANTITY),
+            }),
+            "pickerRollout": Group({
+                "maxSurge": integer("Extra picker pods during an update.", minimum=0, maximum=16),
+                "maxUnavailable": integer("Picker pods down at once during an update.", minimum=0, maximum=16),
+            }),
             "exportKvCacheMetric": boolean("Export vLLM KV-cache utilisation for CUSTOM_METRICS balancing (AutoscalingMetric)."),
+            "metricShape": string("AutoscalingMetric shape: endpoints (GKE >= 1.34.1-gke.1127000) or pod (GKE >= 1.35.1-gke.1396000).", enum=["endpoints", "pod"]),
             "objectives": array("InferenceObjectives (clients send x-gateway-inference-objective: <name>).", {
                 "type": "object", "additionalProperties": False, "required": ["name", "priority"],
                 "properties": {"name": {"type": "string", **DNS_LABEL}, "priority": {"type": "integer"}},
             }, maxItems=16),
         }),
         "networkPolicy": Group({
-            "enabled": boolean("Admit traffic to the model servers only from the proxy-only subnets, the picker and metrics scraping."),
-            "proxySubnets": array("CIDRs of the regions' GLOBAL_MANAGED_PROXY proxy-only subnets.", {"type": "string", "pattern": "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$"}),
+            "enabled": boolean("Admit traffic to the model servers and the picker only on the paths the gateway, the picker and metrics scraping use."),
+            "proxySubnets": array("CIDRs of every serving region's GLOBAL_MANAGED_PROXY proxy-only subnet.", {"type": "string", "pattern": CIDR_PATTERN}, minItems=1),
+            "healthCheckRanges": array("Google Cloud health-check probe ranges.", {"type": "string", "pattern": CIDR_PATTERN}, minItems=1),
+        }),
+        "weights": Group({
+            "loader": Group({
+                "enabled": boolean("Run the Job that copies the weights into this cluster's bucket (skips a complete bucket)."),
+            }),
+            "jobId": string("Hash of source, bucket and path: part of the Job's name, so new weights get a new Job.", pattern="^[a-f0-9]{10}$"),
+            "sourceKind": string("Where the weights come from.", enum=["huggingface", "gcs", "none"]),
+            "sourceId": string("What the bucket's marker object records (hf://REPO@REVISION or gs://...).", maxLength=512),
+            "repo": string("Hugging Face repository id.", maxLength=96),
+            "revision": string("Hugging Face commit sha.", pattern="^([0-9a-f]{40})?$"),
+            "tokenSecret": string("Secret with the Hugging Face token (you create it; optional for public repositories).", **DNS_LABEL),
+            "tokenKey": string("Key of the token in that Secret.", pattern="^[-._a-zA-Z0-9]+$"),
+            "sourceUri": string("Cloud Storage source (gcs).", pattern="^(gs://.+)?$"),
+            "sdkImage": string("Cloud SDK image of the check and upload steps, pinned.", pattern=catalog.IMAGE_PATTERN),
+            "scratch": string("Scratch disk for the download (the weights plus headroom).", **QUANTITY),
         }),
         "tests": Group({
             "enabled": boolean("Render the `helm test` pod that asks the model for a completion."),
@@ -100,14 +172,15 @@ def common_labels(fleet: Fleet) -> dict:
 
 def values(fleet: Fleet, cluster: Cluster | None) -> dict:
     """Values for one cluster, or the chart defaults (fleet-wide settings) when ``cluster`` is None."""
-    srv = fleet.server
-    first = fleet.serving_clusters[0]
-    subnets = [c.proxy_subnet for c in fleet.clusters if c.proxy_subnet]
+    srv, rt = fleet.server, fleet.routing
+    c = cluster or fleet.serving_clusters[0]
+    bucket = cluster.bucket if cluster else (fleet.model.bucket or c.bucket)
+    subnets = list(dict.fromkeys(x.proxy_subnet for x in fleet.serving_clusters if x.proxy_subnet))
     return {
         "namespace": {"name": fleet.namespace, "create": True},
         "model": {
             "name": fleet.model.name,
-            "bucket": cluster.bucket if cluster else fleet.model.bucket,
+            "bucket": bucket,
             "path": fleet.model.path,
             "maxModelLen": fleet.model.max_model_len,
         },
@@ -120,11 +193,13 @@ def values(fleet: Fleet, cluster: Cluster | None) -> dict:
             "startupFailureThreshold": -(-srv.startup_timeout_seconds // STARTUP_PERIOD),
             "terminationGracePeriodSeconds": srv.termination_grace_period_seconds,
             "extraArgs": list(srv.extra_args),
-            "zone": (cluster or first).zone,
+            "zone": c.zone,
+            "computeClass": fleet.compute_class,
+            "rollout": _rollout(srv.rollout or Rollout.automatic(c.fewest_replicas(srv.autoscaling.enabled))),
             "tpu": {"accelerator": srv.tpu.accelerator, "topology": srv.tpu.topology, "chips": srv.tpu.chips},
             "autoscaling": {
                 "enabled": srv.autoscaling.enabled,
-                "minReplicas": srv.autoscaling.min_replicas,
+                "minReplicas": cluster.min_replicas if cluster else srv.autoscaling.min_replicas,
                 "maxReplicas": cluster.max_replicas if cluster else srv.autoscaling.max_replicas,
                 "queueDepthTarget": srv.autoscaling.queue_depth_target,
             },
@@ -135,15 +210,57 @@ def values(fleet: Fleet, cluster: Cluster | None) -> dict:
                 "ephemeralStorageLimit": srv.gcs_fuse.ephemeral_storage_limit,
             },
         },
-        "routing": {
-            "failureMode": fleet.routing.failure_mode,
-            "pickerImage": fleet.routing.picker_image,
-            "pickerReplicas": fleet.routing.picker_replicas,
-            "exportKvCacheMetric": fleet.gateway.balancing_mode == "CUSTOM_METRICS",
-            "objectives": [{"name": o.name, "priority": o.priority} for o in fleet.routing.objectives],
+        "tpuCapacity": {
+            "enabled": True,
+            "nodeServiceAccount": fleet.node_service_account,
+            "priorities": priorities(machine_type=srv.tpu.machine_type, accelerator=srv.tpu.accelerator, chips=srv.tpu.chips,
+                                     topology=srv.tpu.topology, zone=c.zone, project=fleet.project.id,
+                                     capacity=c.capacity, dranet=srv.dranet.enabled),
         },
-        "networkPolicy": {"enabled": bool(subnets), "proxySubnets": subnets},
+        "routing": {
+            "failureMode": rt.failure_mode,
+            "pickerImage": rt.picker_image,
+            "pickerReplicas": rt.picker_replicas,
+            "pickerNodePool": fleet.system_pool.name,
+            "pickerResources": {"cpu": rt.picker_cpu, "memory": rt.picker_memory,
+                                "memoryLimit": double_quantity(rt.picker_memory)},
+            "pickerRollout": _rollout(rt.picker_rollout or Rollout.automatic(rt.picker_replicas)),
+            "exportKvCacheMetric": fleet.gateway.balancing_mode == "CUSTOM_METRICS",
+            "metricShape": rt.metric_shape,
+            "objectives": [{"name": o.name, "priority": o.priority} for o in rt.objectives],
+        },
+        "networkPolicy": {"enabled": True, "proxySubnets": subnets, "healthCheckRanges": list(catalog.HEALTH_CHECK_RANGES)},
+        "weights": weights_values(fleet, bucket),
         "tests": {"enabled": True},
+    }
+
+
+def _rollout(r: Rollout) -> dict:
+    return {"maxSurge": r.max_surge, "maxUnavailable": r.max_unavailable}
+
+
+def double_quantity(q: str) -> str:
+    number = "".join(ch for ch in q if ch.isdigit())
+    return f"{int(number) * 2}{q[len(number):]}"
+
+
+def weights_values(fleet: Fleet, bucket: str) -> dict:
+    src = fleet.model.source
+    kind = "none" if src is None else ("gcs" if isinstance(src, GcsSource) else "huggingface")
+    source_id = "" if src is None else (src.uri if isinstance(src, GcsSource) else f"hf://{src.repo}@{src.revision}")
+    hf = src if isinstance(src, HuggingFaceSource) else None
+    return {
+        "loader": {"enabled": fleet.model.loader and src is not None},
+        "jobId": hashlib.sha256(f"{source_id}\0{bucket}\0{fleet.model.path}".encode()).hexdigest()[:10],
+        "sourceKind": kind,
+        "sourceId": source_id,
+        "repo": hf.repo if hf else "",
+        "revision": hf.revision if hf else "",
+        "tokenSecret": hf.token_secret if hf else "hf-token",
+        "tokenKey": hf.token_key if hf else "token",
+        "sourceUri": src.uri if isinstance(src, GcsSource) else "",
+        "sdkImage": catalog.CLOUD_SDK_IMAGE,
+        "scratch": f"{fleet.model.size_gi + 4}Gi",
     }
 
 
@@ -170,7 +287,8 @@ def build(app: cdk8s.App, fleet: Fleet) -> ManifestChart:
                          device_class=ref("server.dranet.deviceClass"), when=dranet_on)
     ModelServer(chart, "model-server", fuse=fuse, dranet=dranet, dranet_enabled=dranet_on, props=ModelServerProps(
         name=name, namespace=ns, labels=labels, selector=selector,
-        pod_labels={**selector, **labels, "inference.networking.k8s.io/engine-type": "vllm"},
+        pod_labels={**selector, **labels, "inference.networking.k8s.io/engine-type": "vllm",
+                    METRIC_POD_LABEL: fleet.routing.pool_name},
         image=ref("server.image"), model_name=ref("model.name"), max_model_len=ref("model.maxModelLen"),
         gpu_memory_utilization=ref("server.gpuMemoryUtilization"), chips=ref("server.tpu.chips"),
         replicas=ref("server.replicas"), cpu=ref("server.cpu"), memory=ref("server.memory"),
@@ -180,13 +298,30 @@ def build(app: cdk8s.App, fleet: Fleet) -> ManifestChart:
         extra_args_path="server.extraArgs", autoscaled=Truthy("server.autoscaling.enabled"),
         hpa_min=ref("server.autoscaling.minReplicas"), hpa_max=ref("server.autoscaling.maxReplicas"),
         hpa_queue_target=ref("server.autoscaling.queueDepthTarget"),
+        max_surge=ref("server.rollout.maxSurge"), max_unavailable=ref("server.rollout.maxUnavailable"),
+        compute_class=ref("server.computeClass"), bucket=ref("model.bucket"), model_path=ref("model.path"),
     ))
+    TpuComputeClass(chart, "tpu-capacity", name=ref("server.computeClass"), labels=labels,
+                    priorities_path="tpuCapacity.priorities", service_account=ref("tpuCapacity.nodeServiceAccount"),
+                    dranet=dranet_on, when=Truthy("tpuCapacity.enabled"))
+    WeightsLoader(chart, "weights-loader", name=fleet.loader_name, namespace=ns, labels=labels, job_id=ref("weights.jobId"),
+                  bucket=ref("model.bucket"), model_path=ref("model.path"), source_id=ref("weights.sourceId"),
+                  source_kind_path="weights.sourceKind", repo=ref("weights.repo"), revision=ref("weights.revision"),
+                  token_secret=ref("weights.tokenSecret"), token_key=ref("weights.tokenKey"),
+                  source_uri=ref("weights.sourceUri"), sdk_image=ref("weights.sdkImage"), server_image=ref("server.image"),
+                  scratch=ref("weights.scratch"), node_pool=ref("routing.pickerNodePool"),
+                  when=Truthy("weights.loader.enabled"))
     routing = RoutingProps(
         pool=fleet.routing.pool_name, namespace=ns, labels=labels, server_selector=selector, server_port=PORT,
         picker_image=ref("routing.pickerImage"), picker_replicas=ref("routing.pickerReplicas"),
         failure_mode=ref("routing.failureMode"), objectives_path="routing.objectives",
         objective_api_version=profile["objective_api_version"], objective_group=profile["objective_group"],
         config_api_version=profile["config_api_version"], kv_metric_enabled=Truthy("routing.exportKvCacheMetric"),
+        picker_cpu=ref("routing.pickerResources.cpu"), picker_memory=ref("routing.pickerResources.memory"),
+        picker_memory_limit=ref("routing.pickerResources.memoryLimit"),
+        picker_max_surge=ref("routing.pickerRollout.maxSurge"), picker_max_unavailable=ref("routing.pickerRollout.maxUnavailable"),
+        picker_node_pool=ref("routing.pickerNodePool"), metric_shape_path="routing.metricShape",
+        metric_pod_label={METRIC_POD_LABEL: fleet.routing.pool_name},
     )
     picker = EndpointPicker(chart, "endpoint-picker", props=routing)
     picker_selector = EndpointPicker.selector(fleet.routing.pool_name)
@@ -194,9 +329,15 @@ def build(app: cdk8s.App, fleet: Fleet) -> ManifestChart:
     Objectives(chart, "objectives", props=routing)
     KvCacheMetric(chart, "kv-cache-metric", props=routing)
     PickerMonitoring(chart, "picker-monitoring", props=routing, selector=picker_selector)
+    policies = Truthy("networkPolicy.enabled")
     ModelServerNetworkPolicy(chart, "network-policy", name=name, namespace=ns, labels=labels, server_selector=selector,
-                             picker_selector=picker_selector,
-                             port=PORT, subnets_path="networkPolicy.proxySubnets", when=Truthy("networkPolicy.enabled"))
+                             picker_selector=picker_selector, port=PORT, subnets_path="networkPolicy.proxySubnets",
+                             health_path="networkPolicy.healthCheckRanges", kv_metric=Truthy("routing.exportKvCacheMetric"),
+                             when=policies)
+    PickerNetworkPolicy(chart, "picker-network-policy", name=picker.service_name, namespace=ns, labels=labels,
+                        picker_selector=picker_selector, ext_proc=EXT_PROC_PORT, health=HEALTH_PORT, metrics=METRICS_PORT,
+                        subnets_path="networkPolicy.proxySubnets", health_path="networkPolicy.healthCheckRanges",
+                        when=policies)
     CompletionTest(chart, "helm-test", name=name, namespace=ns, labels=labels, service=name, port=PORT,
                    model=ref("model.name"), when=Truthy("tests.enabled"))
     return chart

@@ -21,9 +21,70 @@ MACHINE_CHIPS = {"ct6e-standard-1t": 1, "ct6e-standard-4t": 4, "ct6e-standard-8t
 TOPOLOGY_CHIPS = {"1x1": 1, "2x2": 4, "2x4": 8}
 TPU_ACCELERATOR = "tpu-v6e-slice"
 
-# Host resources of each machine type (for request sanity checks).
-MACHINE_CPU = {"ct6e-standard-1t": 44, "ct6e-standard-4t": 180, "ct6e-standard-8t": 180}
-MACHINE_MEMORY_GI = {"ct6e-standard-1t": 176, "ct6e-standard-4t": 720, "ct6e-standard-8t": 1440}
+# vCPU and memory (GiB) of the machine types a fleet may use. TPU v6e hosts: Cloud TPU v6e page and GKE's
+# cluster-autoscaler machine table; general-purpose shapes: Compute Engine machine families.
+MACHINES: dict[str, tuple[int, int]] = {
+    "ct6e-standard-1t": (44, 176), "ct6e-standard-4t": (180, 720), "ct6e-standard-8t": (180, 1440),
+    "e2-standard-4": (4, 16), "e2-standard-8": (8, 32), "e2-standard-16": (16, 64), "e2-standard-32": (32, 128),
+    "e2-highmem-4": (4, 32), "e2-highmem-8": (8, 64), "e2-highmem-16": (16, 128),
+    "n2-standard-4": (4, 16), "n2-standard-8": (8, 32), "n2-standard-16": (16, 64), "n2-standard-32": (32, 128),
+    "n2d-standard-8": (8, 32), "n2d-standard-16": (16, 64),
+    "n4-standard-4": (4, 16), "n4-standard-8": (8, 32), "n4-standard-16": (16, 64),
+    "c2-standard-8": (8, 32), "c2-standard-16": (16, 64), "c3-standard-8": (8, 32), "c3-standard-22": (22, 88),
+}
+MACHINE_CPU = {m: c for m, (c, _) in MACHINES.items() if m.startswith("ct6e-")}
+MACHINE_MEMORY_GI = {m: g for m, (_, g) in MACHINES.items() if m.startswith("ct6e-")}
+
+# vLLM container requests when the fleet file gives none: sized to the host, leaving room for GKE's daemons, the
+# FUSE sidecar and the weights' RAM file cache.
+SERVER_DEFAULTS = {"ct6e-standard-1t": ("8", "40Gi"), "ct6e-standard-4t": ("40", "200Gi"), "ct6e-standard-8t": ("80", "400Gi")}
+
+
+def allocatable(machine: str) -> tuple[int, int]:
+    """(millicores, MiB) a GKE Standard node of ``machine`` offers pods: capacity minus GKE's reservation for the
+    kubelet and system daemons, minus the 100 MiB eviction threshold (GKE "Plan GKE Standard node sizes":
+    https://cloud.google.com/kubernetes-engine/docs/concepts/plan-node-sizes)."""
+    cores, gib = MACHINES[machine]
+    cpu_reserved = 0.0
+    for i in range(cores):  # 6% of the 1st core, 1% of the 2nd, 0.5% of the 3rd-4th, 0.25% of every core above 4
+        cpu_reserved += 60 if i == 0 else 10 if i == 1 else 5 if i < 4 else 2.5
+    mem_mi = gib * 1024
+    reserved = 0.0
+    left = mem_mi
+    for size, share in ((4096, 0.25), (4096, 0.20), (8192, 0.10), (114688, 0.06), (float("inf"), 0.02)):
+        part = min(left, size)
+        reserved += part * share
+        left -= part
+        if left <= 0:
+            break
+    return cores * 1000 - int(round(cpu_reserved)), int(mem_mi - reserved - 100)
+
+
+# GKE's per-node daemons on a Standard node with Dataplane V2, Managed Prometheus, GCS FUSE CSI and Workload
+# Identity (fluentbit-gke, gke-metadata-server, gke-metrics-agent, pdcsi-node, gcsfusecsi-node, collector, anetd):
+# about 265m / 615Mi measured on GKE nodes plus anetd, rounded up. An estimate, kept on the safe side.
+GKE_DAEMONS = (400, 800)  # millicores, MiB per node
+# Cluster-wide GKE system pods that run on the non-TPU pool (kube-dns x2, its autoscaler, konnectivity agents,
+# metrics-server, the GMP operator, event exporter): rounded-up estimate.
+GKE_SYSTEM_PODS = (1000, 1536)
+# The Cloud Storage FUSE sidecar GKE injects (gke-gcsfuse-sidecar, a native sidecar since 1.29): requests stay at
+# 250m / 256Mi / 5Gi when the gke-gcsfuse/*-limit annotations are "0" (gcs-fuse-csi-driver pkg/webhook/config.go).
+FUSE_SIDECAR_REQUESTS = {"cpu": "250m", "memory": "256Mi", "ephemeral-storage": "5Gi"}
+# Google Cloud health-check probe ranges (Cloud Load Balancing "Firewall rules").
+HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
+
+# Weights of known models in GiB (bf16 safetensors), to size the loader's scratch disk and the RAM file cache.
+MODEL_SIZES_GI = {"gemma-3-1b": 2, "gemma-3-4b": 9, "gemma-3-12b": 23, "gemma-3-27b": 52}
+
+
+def model_size_gi(name: str) -> int | None:
+    last = name.rsplit("/", 1)[-1].lower()
+    return next((size for prefix, size in MODEL_SIZES_GI.items() if last.startswith(prefix)), None)
+
+
+# Namespaces a fleet may not take: Kubernetes' own and those GKE, Managed Prometheus and Config Sync manage.
+SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+SYSTEM_NAMESPACE_PREFIXES = ("kube-", "gke-", "gmp-", "config-management-", "cnrm-", "istio-", "asm-", "anthos-")
 
 # Routing API profiles: InferenceObjective group/version and the endpoint picker that reads it.
 PROFILES = {
@@ -41,8 +102,22 @@ PROFILES = {
     },
 }
 
-# GKE floor for the whole stack (managed DRANET on Standard).
+# The Cloud SDK image the weights loader checks and uploads with (slim variant: gcloud storage and a shell).
+CLOUD_SDK_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:578.0.0-slim"
+
+# GKE floor for the whole stack (managed DRANET on Standard), and the floors of optional features.
 GKE_MIN_VERSION = "1.34.1-gke.1829001"
+VERSION_FLOORS = {
+    "dranet": GKE_MIN_VERSION,  # managed DRANET DeviceClasses (GKE DRANET doc)
+    "autoscaling-metric-pod-shape": "1.35.1-gke.1396000",  # AutoscalingMetric spec.metrics[].pod
+}
+
+
+def version_key(v: str) -> tuple[int, ...]:
+    """Order GKE versions like 1.34.1-gke.1829001."""
+    import re
+
+    return tuple(int(x) for x in re.findall(r"[0-9]+", v))
 
 # Container image references: [registry[:port]/]path[:tag][@sha256:digest]. One definition for the loader, the
 # charts' values schema and the security rule.

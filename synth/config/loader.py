@@ -13,23 +13,9 @@ from typing import Any
 import jsonschema
 import yaml
 
-from synth.config import catalog
-from synth.config.model import (
-    Autoscaling,
-    Cluster,
-    Delivery,
-    Dranet,
-    Fleet,
-    GcsFuse,
-    Gateway,
-    Model,
-    Objective,
-    Project,
-    Routing,
-    Scope,
-    Server,
-    Tpu,
-)
+from synth.config import rules
+from synth.config.build import build, derive_defaults
+from synth.config.model import Fleet
 from synth.errors import ConfigError, UserError, format_path, quote
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "fleet.schema.json"
@@ -159,12 +145,15 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
         allowed = ", ".join(sorted(schema.get("properties", {})))
         extra = sorted(set(inst) - set(schema.get("properties", {}))) if isinstance(inst, dict) else []
         key = extra[0] if extra else "?"
+        if key in MOVED and MOVED[key][0] == [p for p in error.absolute_path if not isinstance(p, int)]:
+            return format_path([*error.absolute_path, key]), f"moved: write it as {MOVED[key][1]}"
         return format_path([*error.absolute_path, key]), f"unknown key {quote(key)} (allowed: {allowed})"
     if v == "required":
         missing = next((k for k in schema.get("required", []) if isinstance(inst, dict) and k not in inst), "?")
         return format_path([*error.absolute_path, missing]), "is required"
     if v == "type":
-        return path, f"must be {_a(schema['type'])}, got {_kind(inst)}"
+        hint = " (put it in quotes)" if schema["type"] == "string" and isinstance(inst, (int, float)) and not isinstance(inst, bool) else ""
+        return path, f"must be {_a(schema['type'])}, got {_kind(inst)}{hint}"
     if v == "enum":
         return path, f"must be one of {', '.join(json.dumps(e) for e in schema['enum'])}; got {_short(inst)}"
     if v == "pattern":
@@ -177,6 +166,10 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
     if v in ("minItems", "maxItems"):
         return path, f"must have {'at least' if v == 'minItems' else 'at most'} {schema[v]} entries, got {len(inst)}"
     return path, error.message
+
+
+# Keys of earlier fleet files that moved: key -> (parent path without list indexes, where it lives now).
+MOVED = {"proxySubnet": (["clusters"], "subnets.proxyOnly")}
 
 
 def _a(t: Any) -> str:
@@ -246,6 +239,7 @@ def load_fleet(path: str | Path) -> Fleet:
 
 
 def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
+    """Schema, defaults, the rules a schema cannot state (``synth.config.rules``), then frozen objects."""
     if not isinstance(data, dict):
         raise ConfigError("", f"the fleet file must be a mapping of keys, got {_kind(data)}", shown)
     _reject_control_characters(data, [], shown)
@@ -253,175 +247,6 @@ def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
     if errors:
         where, msg = _describe(errors[0])
         raise ConfigError(where, msg, shown)
-    data = _apply_defaults(fleet_schema(), copy.deepcopy(data))
-
-    def fail(where: str, msg: str) -> None:
-        raise ConfigError(where, msg, shown)
-
-    srv, rt, gw = data["server"], data["routing"], data["gateway"]
-    machine, topo = srv["tpu"]["machineType"], srv["tpu"]["topology"]
-    chips = catalog.TOPOLOGY_CHIPS[topo]
-    if catalog.MACHINE_CHIPS[machine] != chips:
-        fail("server.tpu.topology", f"{topo} is {chips} chip(s) but {machine} has {catalog.MACHINE_CHIPS[machine]}; "
-             f"use topology {_topology_for(catalog.MACHINE_CHIPS[machine])} (single-host slices only)")
-    _check_image(srv["image"], "server.image", fail)
-    cpu = int(srv["cpu"][:-1]) / 1000 if srv["cpu"].endswith("m") else int(srv["cpu"])
-    if cpu > catalog.MACHINE_CPU[machine] - 4:
-        fail("server.cpu", f"{srv['cpu']} does not fit a {machine} node ({catalog.MACHINE_CPU[machine]} vCPU, keep 4 for the system)")
-    mem = srv["memory"]
-    mem_gi = int(mem[:-2]) / (1024 if mem.endswith("Mi") else 1)
-    if mem_gi > catalog.MACHINE_MEMORY_GI[machine] * 0.9:
-        fail("server.memory", f"{mem} does not fit a {machine} node ({catalog.MACHINE_MEMORY_GI[machine]}Gi; keep 10% free for the system and the FUSE RAM cache)")
-    auto = srv["autoscaling"]
-    if auto["minReplicas"] > auto["maxReplicas"]:
-        fail("server.autoscaling.minReplicas", f"{auto['minReplicas']} is above maxReplicas {auto['maxReplicas']}")
-    for i, arg in enumerate(srv["extraArgs"]):
-        flag = arg.split("=", 1)[0]
-        if flag in _MANAGED_ARGS:
-            fail(f"server.extraArgs[{i}]", f"{flag} is set from the fleet file ({_MANAGED_ARGS[flag]}); remove it here")
-
-    profile = catalog.PROFILES[rt["apiProfile"]]
-    pool = rt.get("poolName") or data["name"]
-    picker_image = rt.get("pickerImage") or profile["picker_image"]
-    _check_image(picker_image, "routing.pickerImage", fail)
-    names = [o["name"] for o in rt["objectives"]]
-    for i, n in enumerate(names):
-        if n in names[:i]:
-            fail(f"routing.objectives[{i}].name", f"duplicate objective '{n}'")
-
-    clusters = data["clusters"]
-    seen: dict[str, int] = {}
-    for i, c in enumerate(clusters):
-        if c["name"] in seen:
-            fail(f"clusters[{i}].name", f"duplicate cluster '{c['name']}' (also clusters[{seen[c['name']]}])")
-        seen[c["name"]] = i
-        if not c["zone"].startswith(c["region"] + "-"):
-            fail(f"clusters[{i}].zone", f"{c['zone']} is not in region {c['region']}")
-        if c["serving"] and c["zone"] not in catalog.TPU_V6E_ZONES:
-            fail(f"clusters[{i}].zone", f"{c['zone']} does not offer TPU v6e; allowed: {', '.join(sorted(catalog.TPU_V6E_ZONES))}")
-        if c["serving"] and "proxySubnet" not in c:
-            fail(f"clusters[{i}].proxySubnet", "is required for a serving cluster: the CIDR of the region's GLOBAL_MANAGED_PROXY "
-                 "proxy-only subnet, the only source the model servers' NetworkPolicy admits gateway traffic from")
-        if not c["serving"]:
-            for key in ("replicas", "bucket", "maxReplicas"):
-                if key in c:
-                    fail(f"clusters[{i}].{key}", "only serving clusters take this (the cluster has serving: false)")
-        if "maxReplicas" in c and c["maxReplicas"] < auto["minReplicas"]:
-            fail(f"clusters[{i}].maxReplicas", f"{c['maxReplicas']} is below server.autoscaling.minReplicas {auto['minReplicas']}")
-    if gw["configCluster"] not in seen:
-        fail("gateway.configCluster", f"{quote(gw['configCluster'])} is not a cluster of the fleet; one of: {', '.join(seen)}")
-    if not any(c["serving"] for c in clusters):
-        fail("clusters", "no serving cluster: at least one cluster needs serving: true")
-    serving_regions = list(dict.fromkeys(c["region"] for c in clusters if c["serving"]))
-    for i, sc in enumerate(gw["scopes"]):
-        if sc["region"] not in serving_regions:
-            fail(f"gateway.scopes[{i}].region", f"{quote(sc['region'])} is not a serving region; one of: {', '.join(serving_regions)}")
-        if sc["region"] in [x["region"] for x in gw["scopes"][:i]]:
-            fail(f"gateway.scopes[{i}].region", f"a scope for {sc['region']} is already defined")
-        if len(sc) == 1:
-            fail(f"gateway.scopes[{i}]", "sets nothing: give capacityScalerPercent or backendPreference")
-    dl = data["delivery"]
-    regions = list(dict.fromkeys(c["region"] for c in clusters))
-    order = dl["argocd"].get("regionOrder")
-    if order is not None:
-        for i, r in enumerate(order):
-            if r not in regions:
-                fail(f"delivery.argocd.regionOrder[{i}]", f"{quote(r)} is not a region of the fleet; one of: {', '.join(regions)}")
-        missing = [r for r in regions if r not in order]
-        if missing:
-            fail("delivery.argocd.regionOrder", f"missing region(s) {', '.join(missing)}; list every region once")
-    cs = dl["configSync"]
-    if "gcpServiceAccountEmail" in cs and cs["auth"] != "gcpserviceaccount":
-        fail("delivery.configSync.gcpServiceAccountEmail", f"only used with auth gcpserviceaccount (auth is {cs['auth']})")
-
-    fleet = Fleet(
-        name=data["name"],
-        project=Project(id=data["project"]["id"], number=data["project"]["number"]),
-        namespace=data["namespace"],
-        model=Model(name=data["model"]["name"], bucket=data["model"]["bucket"], path=data["model"]["path"],
-                    max_model_len=data["model"]["maxModelLen"]),
-        server=Server(
-            image=srv["image"],
-            tpu=Tpu(machine_type=machine, topology=topo, accelerator=catalog.TPU_ACCELERATOR, chips=chips),
-            replicas=srv["replicas"],
-            cpu=srv["cpu"],
-            memory=srv["memory"],
-            gpu_memory_utilization=float(srv["gpuMemoryUtilization"]),
-            startup_timeout_seconds=srv["startupTimeoutSeconds"],
-            termination_grace_period_seconds=srv["terminationGracePeriodSeconds"],
-            extra_args=tuple(srv["extraArgs"]),
-            requests_per_second_per_replica=float(srv["requestsPerSecondPerReplica"]),
-            autoscaling=Autoscaling(enabled=auto["enabled"], min_replicas=auto["minReplicas"],
-                                    max_replicas=auto["maxReplicas"], queue_depth_target=auto["queueDepthTarget"]),
-            dranet=Dranet(enabled=srv["dranet"]["enabled"], device_class=srv["dranet"]["deviceClass"]),
-            gcs_fuse=GcsFuse(cpu_limit=srv["gcsFuse"]["cpuLimit"], memory_limit=srv["gcsFuse"]["memoryLimit"],
-                             ephemeral_storage_limit=srv["gcsFuse"]["ephemeralStorageLimit"]),
-        ),
-        routing=Routing(
-            api_profile=rt["apiProfile"],
-            pool_name=pool,
-            failure_mode=rt["failureMode"],
-            picker_image=picker_image,
-            picker_replicas=rt["pickerReplicas"],
-            objectives=tuple(Objective(o["name"], o["priority"]) for o in rt["objectives"]),
-        ),
-        gateway=Gateway(
-            config_cluster=gw["configCluster"],
-            name=gw["name"],
-            class_name=gw["className"],
-            port=gw["port"],
-            path_prefix=gw["pathPrefix"],
-            timeout_sec=gw["timeoutSec"],
-            balancing_mode=gw["balancingMode"],
-            max_utilization_percent=gw["maxUtilizationPercent"],
-            max_in_flight_requests_per_endpoint=gw["maxInFlightRequestsPerEndpoint"],
-            expected_peak_rps=float(gw["expectedPeakRps"]),
-            scopes=tuple(Scope(sc["region"], sc.get("capacityScalerPercent"), sc.get("backendPreference"))
-                         for sc in gw["scopes"]),
-        ),
-        clusters=tuple(
-            Cluster(
-                name=c["name"],
-                region=c["region"],
-                zone=c["zone"],
-                serving=c["serving"],
-                replicas=c.get("replicas", srv["replicas"]),
-                max_replicas=c.get("maxReplicas", auto["maxReplicas"]),
-                bucket=c.get("bucket", data["model"]["bucket"]),
-                proxy_subnet=c.get("proxySubnet"),
-            )
-            for c in clusters
-        ),
-        delivery=Delivery(
-            repo_url=dl["repoURL"],
-            revision=dl["revision"],
-            path=dl["path"],
-            argocd_namespace=dl["argocd"]["namespace"],
-            region_order=tuple(order or regions),
-            config_sync_auth=cs["auth"],
-            gcp_service_account_email=cs.get("gcpServiceAccountEmail") or f"config-sync@{data['project']['id']}.iam.gserviceaccount.com",
-            secret_name=cs["secretName"],
-            period=cs["period"],
-        ),
-    )
-    return fleet
-
-
-_MANAGED_ARGS = {
-    "--model": "model.path",
-    "--served-model-name": "model.name",
-    "--tensor-parallel-size": "server.tpu.topology",
-    "--max-model-len": "model.maxModelLen",
-    "--port": "fixed at 8000",
-    "--host": "fixed at 0.0.0.0",
-    "--gpu-memory-utilization": "server.gpuMemoryUtilization",
-}
-
-def _check_image(image: str, where: str, fail) -> None:
-    problem = catalog.image_pin_problem(image)
-    if problem:
-        fail(where, problem)
-
-
-def _topology_for(chips: int) -> str:
-    return next(t for t, n in catalog.TOPOLOGY_CHIPS.items() if n == chips)
+    data = derive_defaults(_apply_defaults(fleet_schema(), copy.deepcopy(data)))
+    rules.check(data, shown)
+    return build(data)

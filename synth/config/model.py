@@ -13,11 +13,46 @@ class Project:
 
 
 @dataclass(frozen=True)
+class HuggingFaceSource:
+    repo: str
+    revision: str
+    token_secret: str
+    token_key: str
+
+
+@dataclass(frozen=True)
+class GcsSource:
+    uri: str
+
+    @property
+    def bucket(self) -> str:
+        return self.uri[len("gs://"):].split("/", 1)[0]
+
+    @property
+    def prefix(self) -> str:
+        rest = self.uri[len("gs://"):].partition("/")[2]
+        return rest.strip("/")
+
+
+@dataclass(frozen=True)
 class Model:
     name: str
-    bucket: str
+    bucket: str | None  # fleet-wide bucket (clusters may name their own)
     path: str
     max_model_len: int
+    size_gi: int
+    source: HuggingFaceSource | GcsSource | None
+    loader: bool
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """One ComputeClass priority: where TPU nodes come from."""
+
+    type: str  # reservation | onDemand | spot | flexStart
+    reservation: str | None = None
+    project: str | None = None
+    create: int | None = None  # nodes to reserve with Config Connector
 
 
 @dataclass(frozen=True)
@@ -26,6 +61,18 @@ class Tpu:
     topology: str
     accelerator: str  # node label value, e.g. tpu-v6e-slice
     chips: int
+    capacity: tuple[Capacity, ...]
+
+
+@dataclass(frozen=True)
+class Rollout:
+    max_surge: int
+    max_unavailable: int
+
+    @staticmethod
+    def automatic(replicas: int) -> "Rollout":
+        """One pod at a time while others serve; with a single replica, the new pod first."""
+        return Rollout(0, 1) if replicas >= 2 else Rollout(1, 0)
 
 
 @dataclass(frozen=True)
@@ -64,6 +111,7 @@ class Server:
     autoscaling: Autoscaling
     dranet: Dranet
     gcs_fuse: GcsFuse
+    rollout: Rollout | None  # None: Rollout.automatic per cluster
 
 
 @dataclass(frozen=True)
@@ -79,6 +127,10 @@ class Routing:
     failure_mode: str
     picker_image: str
     picker_replicas: int
+    picker_cpu: str
+    picker_memory: str
+    picker_rollout: Rollout | None  # None: Rollout.automatic
+    metric_shape: str  # "endpoints" | "pod" (AutoscalingMetric shape)
     objectives: tuple[Objective, ...]
 
 
@@ -102,6 +154,23 @@ class Gateway:
     max_in_flight_requests_per_endpoint: int
     expected_peak_rps: float
     scopes: tuple[Scope, ...]
+    static_addresses: bool
+
+    def scope(self, region: str) -> Scope | None:
+        return next((s for s in self.scopes if s.region == region), None)
+
+    def capacity_scaler(self, region: str) -> int:
+        """Share (percent) of a region's capacity the load balancer may use."""
+        sc = self.scope(region)
+        return 100 if sc is None or sc.capacity_scaler_percent is None else sc.capacity_scaler_percent
+
+
+@dataclass(frozen=True)
+class Subnets:
+    nodes: str
+    pods: str
+    services: str
+    proxy_only: str | None
 
 
 @dataclass(frozen=True)
@@ -111,9 +180,62 @@ class Cluster:
     zone: str
     serving: bool
     replicas: int  # effective (override or server.replicas)
+    min_replicas: int  # effective autoscaling floor
     max_replicas: int  # effective autoscaling ceiling
     bucket: str  # effective (override or model.bucket)
-    proxy_subnet: str | None
+    subnets: Subnets
+    capacity: tuple[Capacity, ...]  # effective (override or server.tpu.capacity)
+
+    @property
+    def proxy_subnet(self) -> str | None:
+        return self.subnets.proxy_only
+
+    def fewest_replicas(self, autoscaled: bool) -> int:
+        """The fewest model-server replicas the cluster runs (its HPA floor when autoscaled)."""
+        return self.min_replicas if autoscaled else self.replicas
+
+
+@dataclass(frozen=True)
+class Gke:
+    release_channel: str
+    min_version: str
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    mtu: int
+    private_nodes: bool
+    cloud_nat: bool
+
+
+@dataclass(frozen=True)
+class SystemPool:
+    name: str
+    machine_type: str
+    min_nodes: int
+    max_nodes: int
+    disk_size_gb: int
+
+
+@dataclass(frozen=True)
+class Dns:
+    enabled: bool
+    zone: str  # DNSManagedZone name
+    domain: str  # zone DNS name, trailing dot
+    host: str
+    ttl: int
+    policy: str  # geo | primaryBackup
+    primary_region: str
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.host}.{self.domain}"
+
+
+@dataclass(frozen=True)
+class Infra:
+    namespace: str
 
 
 @dataclass(frozen=True)
@@ -127,9 +249,14 @@ class Delivery:
     gcp_service_account_email: str
     secret_name: str
     period: str
+    management_server: str
 
     def overlay_dir(self, cluster: str) -> str:
         return f"overlays/{cluster}" if self.path == "." else f"{self.path}/overlays/{cluster}"
+
+    @property
+    def infra_dir(self) -> str:
+        return "infra" if self.path == "." else f"{self.path}/infra"
 
 
 @dataclass(frozen=True)
@@ -143,6 +270,11 @@ class Fleet:
     gateway: Gateway
     clusters: tuple[Cluster, ...]
     delivery: Delivery
+    gke: Gke
+    network: Network
+    system_pool: SystemPool
+    dns: Dns
+    infra: Infra
 
     @property
     def serving_clusters(self) -> tuple[Cluster, ...]:
@@ -168,7 +300,34 @@ class Fleet:
         """Name of the model-server Deployment, Service and Kubernetes service account."""
         return f"{self.routing.pool_name}-vllm"
 
-    def workload_identity_member(self, namespace: str) -> str:
-        """The IAM principal of the model server's Kubernetes service account (no Google service account)."""
+    @property
+    def loader_name(self) -> str:
+        """Name of the weights loader's Kubernetes service account (and the prefix of its Job)."""
+        return f"{self.routing.pool_name}-weights"
+
+    @property
+    def node_service_account_id(self) -> str:
+        """Account id of the least-privilege Google service account of every node (6-30 characters)."""
+        return f"{self.name[:24]}-nodes"
+
+    @property
+    def node_service_account(self) -> str:
+        return f"{self.node_service_account_id}@{self.project.id}.iam.gserviceaccount.com"
+
+    @property
+    def compute_class(self) -> str:
+        """Name of the ComputeClass the model servers' TPU nodes come from."""
+        return f"{self.routing.pool_name}-tpu"
+
+    @property
+    def buckets(self) -> dict[str, str]:
+        """Bucket name → the region of the serving clusters that read it."""
+        out: dict[str, str] = {}
+        for c in self.serving_clusters:
+            out.setdefault(c.bucket, c.region)
+        return out
+
+    def workload_identity_member(self, namespace: str, service_account: str | None = None) -> str:
+        """The IAM principal of a Kubernetes service account (default: the model server's); no Google service account."""
         return (f"principal://iam.googleapis.com/projects/{self.project.number}/locations/global/workloadIdentityPools/"
-                f"{self.project.id}.svc.id.goog/subject/ns/{namespace}/sa/{self.server_name}")
+                f"{self.project.id}.svc.id.goog/subject/ns/{namespace}/sa/{service_account or self.server_name}")

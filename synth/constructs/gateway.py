@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from synth.constructs.base import ManifestChart, raw_object
-from synth.template import Equals, Truthy, each, item, ref
+from synth.template import Equals, Truthy, ref, splice
 
 
 @dataclass(frozen=True)
 class GatewayProps:
     """name, class_name, port, path_prefix, timeout_sec, balancing_mode, max_utilization, max_in_flight: value
-    references. regions_path: values path of the serving regions (one address each). pool: the exported pool's
+    references. addresses_path: values path of the Gateway's addresses (one per serving region, {type, value}). pool: the exported pool's
     name (the GCPInferencePoolImport GKE creates has the same name). health_port: model-server port.
     scopes_path: values path of the per-region overrides, emitted as default.scopes when not empty."""
 
@@ -24,7 +24,7 @@ class GatewayProps:
     class_name: str
     port: str
     path_prefix: str
-    regions_path: str
+    addresses_path: str
     pool: str
     health_port: int
     timeout_sec: str
@@ -46,12 +46,10 @@ class MultiClusterGateway(Construct):
         gateway = raw_object(self, "gateway", api_version="gateway.networking.k8s.io/v1", kind="Gateway",
                              name=p.name, namespace=p.namespace, labels=p.labels, body={"spec": {
                                  "gatewayClassName": p.class_name,
-                                 # One internal VIP per serving region: clients use their region's address and
-                                 # the load balancer still fails over to other regions' backends.
-                                 "addresses": [each(p.regions_path, {
-                                     "type": f"networking.gke.io/ephemeral-ipv4-address/{item('.')}",
-                                     "value": item("."),
-                                 })],
+                                 # One internal VIP per serving region: clients use their region's address (or
+                                 # the fleet's DNS name) and the load balancer still fails over to other regions'
+                                 # backends.
+                                 "addresses": [splice(p.addresses_path)],
                                  "listeners": [{"name": "http", "protocol": "HTTP", "port": p.port,
                                                 "allowedRoutes": {"namespaces": {"from": "Same"}}}],
                              }})

@@ -34,6 +34,10 @@ class ModelServerProps:
     extra_args_path:    values path of extra vLLM args, spliced after ours.
     autoscaled:         condition under which an HPA owns ``replicas`` (then the Deployment omits it).
     hpa:                (min, max, queue target) value references.
+    max_surge, max_unavailable: RollingUpdate value references. One replica fills a TPU node, so the default
+                        (0, 1) replaces one pod at a time and the region keeps the others serving.
+    compute_class:      value reference: the ComputeClass GKE creates the TPU nodes from.
+    bucket, model_path: value references, named in the weights wait's message.
     """
 
     name: str
@@ -59,6 +63,11 @@ class ModelServerProps:
     hpa_min: str
     hpa_max: str
     hpa_queue_target: str
+    max_surge: str
+    max_unavailable: str
+    compute_class: str
+    bucket: str
+    model_path: str
 
 
 # Probe timings. Start-up gets a long budget (weights over FUSE plus XLA compilation of every shape bucket);
@@ -68,6 +77,31 @@ READINESS = {"periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 3, "su
 LIVENESS = {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3, "successThreshold": 1}
 # Seconds between taking a pod out of endpoints and SIGTERM, so the load balancer stops sending new requests.
 PRESTOP_SLEEP = 30
+# Seconds between checks while the model server waits for its weights.
+WEIGHTS_POLL = 30
+
+# Runs before vLLM (after GKE's FUSE sidecar, a native sidecar that starts first): vLLM crash-loops on an empty or
+# half-copied model folder, so the pod waits here, saying what is missing, until config.json and every shard the
+# safetensors index lists are in the bucket.
+WAIT_FOR_WEIGHTS = """\
+import json, os, sys, time
+root = sys.argv[1]
+def missing():
+    if not os.path.exists(os.path.join(root, "config.json")):
+        return ["config.json"]
+    index = os.path.join(root, "model.safetensors.index.json")
+    shards = sorted(set(json.load(open(index))["weight_map"].values())) if os.path.exists(index) else ["model.safetensors"]
+    return [s for s in shards if not os.path.exists(os.path.join(root, s))]
+while True:
+    gone = missing()
+    if not gone:
+        print("weights complete in " + os.environ["WEIGHTS"], flush=True)
+        break
+    print("waiting for the weights in " + os.environ["WEIGHTS"] + ": missing " + ", ".join(gone[:4])
+          + (" and %d more" % (len(gone) - 4) if len(gone) > 4 else "")
+          + " (the weights loader Job copies them; check it with kubectl get jobs)", flush=True)
+    time.sleep(int(os.environ["POLL_SECONDS"]))
+"""
 
 
 class ModelServer(Construct):
@@ -84,7 +118,7 @@ class ModelServer(Construct):
             metadata=cdk8s.ApiObjectMetadata(name=p.name, namespace=p.namespace, labels=p.labels),
             select=False,
             replicas=1,  # replaced below by a value reference (omitted when an HPA owns it)
-            strategy=kplus.DeploymentStrategy.recreate(),  # one replica = one whole TPU node: no surge room
+            strategy=kplus.DeploymentStrategy.recreate(),  # replaced below by RollingUpdate with value references
             pod_metadata=cdk8s.ApiObjectMetadata(labels=p.pod_labels, annotations=fuse.pod_annotations),
             service_account=fuse.service_account,
             automount_service_account_token=False,  # vLLM never calls the Kubernetes API
@@ -114,12 +148,33 @@ class ModelServer(Construct):
         # Compiled XLA graphs, per pod: a shared cache breaks with more than one writer.
         container.mount(XLA_CACHE, kplus.Volume.from_empty_dir(self, "xla", "xla-cache"))
         deployment.add_volume(fuse.cache_volume)
-        deployment.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.exists("google.com/tpu", effect=kplus.TaintEffect.NO_SCHEDULE)))
 
         obj = cdk8s.ApiObject.of(deployment)
         base = "/spec/template/spec"
         c0 = f"{base}/containers/0"
         patches = [drop("/spec/replicas")]
+        patches.append(set_("/spec/strategy", {"type": "RollingUpdate", "rollingUpdate": {
+            "maxSurge": p.max_surge, "maxUnavailable": p.max_unavailable}}))
+        patches.append(set_(f"{base}/tolerations", [
+            # TPU nodes are tainted google.com/tpu=present:NoSchedule.
+            {"key": "google.com/tpu", "operator": "Exists", "effect": "NoSchedule"},
+            # Nodes GKE creates for the ComputeClass carry its taint (GKE tolerates it for pods that select the
+            # class; stated for pre-created pools joined to the class), and Spot nodes carry gke-spot.
+            {"key": "cloud.google.com/compute-class", "operator": "Equal", "value": p.compute_class, "effect": "NoSchedule"},
+            {"key": "cloud.google.com/gke-spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"},
+        ]))
+        patches.append(set_(f"{base}/initContainers", [{
+            "name": "wait-for-weights",
+            "image": p.image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["python3", "-c", WAIT_FOR_WEIGHTS, GcsFuseModelVolume.MOUNT_PATH],
+            "env": [{"name": "WEIGHTS", "value": f"gs://{p.bucket}/{p.model_path}"},
+                    {"name": "POLL_SECONDS", "value": str(WEIGHTS_POLL)}],
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+            "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"]}},
+            "volumeMounts": [{"name": "model", "mountPath": GcsFuseModelVolume.MOUNT_PATH, "readOnly": True}],
+        }]))
         patches.append(set_(f"/spec/{chart.conds.when(Not(p.autoscaled))}", {"replicas": p.replicas}))
         patches.append(set_(f"{c0}/args", [
             "--host=0.0.0.0",
@@ -147,6 +202,7 @@ class ModelServer(Construct):
         patches.append(set_(f"{base}/securityContext/seccompProfile", {"type": "RuntimeDefault"}))
         patches.append(set_(f"{base}/terminationGracePeriodSeconds", p.termination_grace_seconds))
         patches.append(set_(f"{base}/nodeSelector", {
+            "cloud.google.com/compute-class": p.compute_class,
             "cloud.google.com/gke-tpu-accelerator": p.accelerator,
             "cloud.google.com/gke-tpu-topology": p.topology,
             "topology.kubernetes.io/zone": p.zone,

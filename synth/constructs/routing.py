@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from synth.constructs.base import ManifestChart, raw_object
-from synth.template import Cond, ForEach, Greater, item
+from synth.template import Cond, Equals, ForEach, Greater, item
 
 EXT_PROC_PORT = 9002
 HEALTH_PORT = 9003
@@ -26,6 +26,12 @@ class RoutingProps:
     objectives_path:    values path of the [{name, priority}] list.
     objective_api_version, objective_group, config_api_version: by API profile (constants of the chart).
     kv_metric_enabled:  condition under which the AutoscalingMetric is emitted (CUSTOM_METRICS balancing).
+    picker_cpu, picker_memory, picker_memory_limit: value references; requests sized for the system pool.
+    picker_max_surge, picker_max_unavailable: value references (RollingUpdate).
+    picker_node_pool:   value reference: the system node pool the picker runs on (cloud.google.com/gke-nodepool).
+    metric_shape_path:  values path of the AutoscalingMetric shape ("endpoints" or "pod").
+    metric_pod_label:   a pod label whose key has no "." or "/" (the pod shape's selector accepts only letters,
+                        digits, "-" and "_" in label names).
     """
 
     pool: str
@@ -41,6 +47,14 @@ class RoutingProps:
     objective_group: str
     config_api_version: str
     kv_metric_enabled: Cond
+    picker_cpu: str
+    picker_memory: str
+    picker_memory_limit: str
+    picker_max_surge: str
+    picker_max_unavailable: str
+    picker_node_pool: str
+    metric_shape_path: str
+    metric_pod_label: dict
 
 
 PICKER_CONFIG = "plugins.yaml"
@@ -140,14 +154,18 @@ class EndpointPicker(Construct):
         deployment = raw_object(self, "deployment", api_version="apps/v1", kind="Deployment", name=name,
                                 namespace=p.namespace, labels=labels, body={"spec": {
             "replicas": p.picker_replicas,
-            # The prefix-cache scorer keeps state in memory; replicas run active-passive, never two actives.
-            "strategy": {"type": "Recreate"},
+            # One pod at a time. With several replicas they run active-passive behind a leader lease (the
+            # prefix-cache scorer keeps state in memory), so a surge pod only waits for the lease.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": p.picker_max_surge,
+                                                                    "maxUnavailable": p.picker_max_unavailable}},
             "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
                     "serviceAccountName": name,
                     "automountServiceAccountToken": True,
+                    # TPU nodes are tainted and hold only model servers: the picker runs on the system pool.
+                    "nodeSelector": {"cloud.google.com/gke-nodepool": p.picker_node_pool},
                     "terminationGracePeriodSeconds": 130,
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
@@ -166,7 +184,8 @@ class EndpointPicker(Construct):
                             "--zap-encoder=json",
                             "--v=1",
                             "--tracing=false",
-                            # Managed Prometheus scrapes without a bearer token; the port is cluster-internal.
+                            # Managed Prometheus scrapes without a bearer token; the picker's NetworkPolicy admits
+                            # only the Managed Prometheus collectors to the metrics port.
                             "--metrics-endpoint-auth=false",
                             chart.conds.only_if(replicated, "--ha-enable-leader-election"),
                         ],
@@ -182,8 +201,10 @@ class EndpointPicker(Construct):
                         "livenessProbe": grpc_probe("liveness", initialDelaySeconds=5, periodSeconds=10,
                                                     timeoutSeconds=2, failureThreshold=3),
                         "readinessProbe": grpc_probe("readiness", periodSeconds=2, timeoutSeconds=2, failureThreshold=3),
-                        # Sized as upstream's scale tests suggest; no CPU limit (throttling adds picking latency).
-                        "resources": {"requests": {"cpu": "4", "memory": "8Gi"}, "limits": {"memory": "16Gi"}},
+                        # No CPU limit: throttling adds picking latency. Requests fit the system pool beside GKE's
+                        # system pods, with room for a second pod during an update.
+                        "resources": {"requests": {"cpu": p.picker_cpu, "memory": p.picker_memory},
+                                      "limits": {"memory": p.picker_memory_limit}},
                         "securityContext": {"allowPrivilegeEscalation": False, "privileged": False,
                                             "readOnlyRootFilesystem": True, "runAsNonRoot": True,
                                             "capabilities": {"drop": ["ALL"]}},
@@ -230,20 +251,42 @@ class Objectives(Construct):
 
 
 class KvCacheMetric(Construct):
-    """Exports vLLM's KV-cache utilisation as ``kv-cache`` for ``CUSTOM_METRICS`` balancing across regions."""
+    """Exports vLLM's KV-cache utilisation as ``kv-cache`` for ``CUSTOM_METRICS`` balancing across regions: the
+    GCPBackendPolicy balances on ``gke.named_metrics.kv-cache``, and GKE reads it only from an AutoscalingMetric.
+
+    Two shapes (GKE "Expose custom metrics for load balancers"):
+      endpoints: ``spec.endpoints[] = {port, path, metrics[] = {name, exportName}}`` (GKE >= 1.34.1-gke.1127000; the
+                 multi-cluster inference gateway guide uses it). Metrics are nested in each endpoint.
+      pod:       ``spec.metrics[] = {pod: {selector, containers[] = {endpoint, metrics[] = {gauge}}}}``
+                 (GKE >= 1.35.1-gke.1396000); the selector's label names may not contain "." or "/".
+    Both export vLLM's current gauge (``vllm:kv_cache_usage_perc``, vLLM >= 0.10) as ``kv-cache`` and the name older
+    vLLM releases use (``vllm:gpu_cache_usage_perc``) as ``kv-cache-old``: a server exposes one of them.
+    """
 
     EXPORT_NAME = "kv-cache"
+    METRICS = (("vllm:kv_cache_usage_perc", "kv-cache"), ("vllm:gpu_cache_usage_perc", "kv-cache-old"))
 
     def __init__(self, scope: Construct, id: str, *, props: RoutingProps) -> None:
         super().__init__(scope, id)
         p = props
+        chart = ManifestChart.of(self)
+        endpoints = Equals(p.metric_shape_path, "endpoints")
+        pod = Equals(p.metric_shape_path, "pod")
         obj = raw_object(self, "metric", api_version="autoscaling.gke.io/v1beta1", kind="AutoscalingMetric",
                          name=f"{p.pool}-kv-cache", namespace=p.namespace, labels=p.labels, body={"spec": {
-                             "selector": {"matchLabels": p.server_selector},
-                             "endpoints": [{"port": p.server_port, "path": "/metrics"}],
-                             "metrics": [{"name": "vllm:kv_cache_usage_perc", "exportName": self.EXPORT_NAME}],
+                             chart.conds.when(endpoints): {
+                                 "selector": {"matchLabels": p.server_selector},
+                                 "endpoints": [{"port": p.server_port, "path": "/metrics", "metrics": [
+                                     {"name": prom, "exportName": export} for prom, export in self.METRICS]}],
+                             },
+                             chart.conds.when(pod): {"metrics": [{"pod": {
+                                 "selector": {"matchLabels": p.metric_pod_label},
+                                 "containers": [{"endpoint": {"port": p.server_port, "path": "/metrics"}, "metrics": [
+                                     {"gauge": {"name": export, "prometheusMetricName": prom, "loadBalancing": {"enabled": True}}}
+                                     for prom, export in self.METRICS]}],
+                             }}]},
                          }})
-        ManifestChart.of(self).emit(obj, "autoscalingmetric.yaml", when=p.kv_metric_enabled)
+        chart.emit(obj, "autoscalingmetric.yaml", when=p.kv_metric_enabled)
 
 
 class PickerMonitoring(Construct):

@@ -90,7 +90,8 @@ def app_project(fleet: Fleet, plan: Plan) -> dict:
 
 def root_sync(fleet: Fleet, cluster) -> dict:
     d = fleet.delivery
-    git = {"repo": d.repo_url, "revision": d.revision, "dir": d.overlay_dir(cluster.name), "auth": d.config_sync_auth,
+    folder = d.overlay_dir(cluster.name) if cluster is not None else d.infra_dir
+    git = {"repo": d.repo_url, "revision": d.revision, "dir": folder, "auth": d.config_sync_auth,
            "period": d.period}
     if d.config_sync_auth == "gcpserviceaccount":
         git["gcpServiceAccountEmail"] = d.gcp_service_account_email
@@ -104,6 +105,60 @@ def root_sync(fleet: Fleet, cluster) -> dict:
     }
 
 
+def infra_project(fleet: Fleet) -> dict:
+    """The AppProject of the infra/ root: only the fleet's repository, the management cluster's Config Connector
+    namespace, and exactly the Config Connector kinds the root holds."""
+    from synth.infra import infra_objects
+
+    kinds = sorted({(o["apiVersion"].rpartition("/")[0], o["kind"]) for objs in infra_objects(fleet).values() for o in objs})
+    meta = _metadata(fleet, fleet.delivery.argocd_namespace)
+    meta["name"] = f"{fleet.name}-infra"
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": meta,
+        "spec": {
+            "description": f"GCP side of inference fleet {fleet.name}: Config Connector objects on the management cluster.",
+            "sourceRepos": [fleet.delivery.repo_url],
+            "destinations": [{"server": fleet.delivery.management_server, "namespace": fleet.infra.namespace}],
+            "clusterResourceWhitelist": [],
+            "namespaceResourceWhitelist": [{"group": g, "kind": k} for g, k in kinds],
+            "orphanedResources": {"warn": True},
+        },
+    }
+
+
+def infra_application(fleet: Fleet) -> dict:
+    """One Application syncing infra/ to the management cluster. No automatic pruning: removing a Config Connector
+    object deletes its GCP resource (clusters, the VPC, buckets and APIs are abandoned instead, but firewall rules,
+    NAT and grants are not), so deletions wait for a person to sync with prune."""
+    d = fleet.delivery
+    meta = _metadata(fleet, d.argocd_namespace)
+    meta["name"] = f"{fleet.name}-infra"
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": meta,
+        "spec": {
+            "project": f"{fleet.name}-infra",
+            "source": {"repoURL": d.repo_url, "targetRevision": d.revision, "path": d.infra_dir},
+            "destination": {"server": d.management_server, "namespace": fleet.infra.namespace},
+            "syncPolicy": {
+                "automated": {"prune": False, "selfHeal": True},
+                "syncOptions": ["ServerSideApply=true", "FailOnSharedResource=true"],
+                "retry": {"limit": 10, "backoff": {"duration": "30s", "factor": 2, "maxDuration": "10m"}},
+            },
+        },
+    }
+
+
+def infra_root_sync(fleet: Fleet) -> dict:
+    sync = root_sync(fleet, None)
+    sync["metadata"]["name"] = f"{fleet.name}-infra"
+    sync["spec"]["git"]["dir"] = fleet.delivery.infra_dir
+    return sync
+
+
 def delivery_objects(plan: Plan) -> dict[str, list[dict]]:
     """Output path → objects (built once per plan)."""
     return plan.memo("delivery", lambda: _delivery_objects(plan))
@@ -114,9 +169,12 @@ def _delivery_objects(plan: Plan) -> dict[str, list[dict]]:
     out = {
         "delivery/argocd/applicationset.yaml": [application_set(fleet)],
         "delivery/argocd/appproject.yaml": [app_project(fleet, plan)],
+        "delivery/argocd/infra-application.yaml": [infra_application(fleet)],
+        "delivery/argocd/infra-appproject.yaml": [infra_project(fleet)],
     }
     for c in fleet.clusters:
         out[f"delivery/config-sync/{c.name}/rootsync.yaml"] = [root_sync(fleet, c)]
+    out["delivery/config-sync/infra/rootsync.yaml"] = [infra_root_sync(fleet)]
     return out
 
 

@@ -140,6 +140,23 @@ def overlay_files(plan: Plan, head: str) -> tuple[dict[str, str], dict[str, str]
     return files, seeds
 
 
+def infra_files(plan: Plan, head: str) -> dict[str, str]:
+    """The infra/ Kustomize root: Config Connector objects for the management (Config Controller) cluster."""
+    from synth.infra import infra_objects
+
+    files: dict[str, str] = {}
+    resources = []
+    for path, objs in infra_objects(plan.fleet).items():
+        files[path] = _commented("---\n".join(dump_yaml(o) for o in objs), head)
+        resources.append(path.removeprefix("infra/"))
+    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources}
+    note = (f"{head}\nThe GCP side of fleet {plan.fleet.name} as Config Connector objects, in namespace "
+            f"{plan.fleet.infra.namespace} of the management (Config Controller) cluster. Steps Config Connector cannot "
+            "take are in FLEET.md (runbook).")
+    files["infra/kustomization.yaml"] = _commented(dump_yaml(kustomization), note)
+    return files
+
+
 def all_files(plan: Plan, config_name: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
     head = header(config_name)
     files: dict[str, str] = {}
@@ -151,6 +168,7 @@ def all_files(plan: Plan, config_name: str) -> tuple[dict[str, bytes], dict[str,
     from synth.report import fleet_markdown
 
     files["FLEET.md"] = fleet_markdown(plan.fleet, head)
+    files.update(infra_files(plan, head))
 
     for path, objs in delivery_objects(plan).items():
         note = head
@@ -158,6 +176,10 @@ def all_files(plan: Plan, config_name: str) -> tuple[dict[str, bytes], dict[str,
             note += ("\nRolls out one region per step (RollingSync): enable progressive syncs in the controller with\n"
                      "applicationsetcontroller.enable.progressive.syncs: \"true\" (argocd-cmd-params-cm).\n"
                      + cluster_secrets_doc(plan.fleet))
+        elif path.endswith("infra/rootsync.yaml"):
+            note += "\nApply to the management (Config Controller) cluster: kubectl apply -f " + path
+        elif "infra-" in path:
+            note += "\nApply to the Argo CD namespace of the cluster Argo CD runs in; it syncs infra/ to the management cluster."
         elif "config-sync" in path:
             note += "\nApply to the cluster itself: kubectl apply -f " + path
         files[path] = _commented("---\n".join(dump_yaml(o) for o in objs), note)

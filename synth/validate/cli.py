@@ -62,7 +62,9 @@ def kustomize(overlay: Path) -> list[tuple[str, object]]:
             for d in yaml.load_all(result.stdout, Loader=_Loader) if d is not None]  # noqa: S506
 
 
-def collect(paths: list[str], overlays: str | None) -> dict[str, list[tuple[str, object]]]:
+def collect(paths: list[str], overlays: str | None, infra: str | None = None) -> dict[str, list[tuple[str, object]]]:
+    """Cluster name → documents. ``--overlays`` builds every overlay with kubectl kustomize; the infra root beside it
+    (or ``--infra``) is the management cluster's Config Connector objects, built the same way."""
     clusters: dict[str, list[tuple[str, object]]] = {}
     if overlays:
         root = Path(overlays)
@@ -72,6 +74,14 @@ def collect(paths: list[str], overlays: str | None) -> dict[str, list[tuple[str,
             clusters[overlay.name] = kustomize(overlay)
         if not clusters:
             raise UserError(f"{overlays}: no overlays (folders with kustomization.yaml)")
+        beside = root.resolve().parent / "infra"
+        if infra is None and (beside / "kustomization.yaml").is_file():
+            infra = str(beside)
+    if infra:
+        folder = Path(infra)
+        if not (folder / "kustomization.yaml").is_file():
+            raise UserError(f"{infra}: not an infra root (no kustomization.yaml)")
+        clusters["(infra)"] = kustomize(folder)
     for raw in paths:
         p = Path(raw)
         if not p.exists():
@@ -89,7 +99,7 @@ def run_validate(args: argparse.Namespace) -> int:
     from synth.validate.schemas import supported_version
 
     k8s = supported_version(args.kubernetes_version)
-    clusters = collect(args.paths, args.overlays)
+    clusters = collect(args.paths, args.overlays, getattr(args, "infra", None))
     validator = Validator(k8s)
     problems: list[Problem] = []
     for cluster, docs in clusters.items():

@@ -11,27 +11,13 @@ import os
 import re
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import celpy
 
 from synth.errors import format_path
+from synth.validate.problems import Problem, at_cluster, format_problem, is_infra, iter_objects  # noqa: F401 - re-exported
 from synth.validate.schemas import schema_for
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    obj: str  # Kind/name
-    path: str
-    rule: str
-    message: str
-    cluster: str = ""
-
-
-def format_problem(p: Problem) -> str:
-    where = f"[{p.cluster}] " if p.cluster else ""
-    return f"{where}{p.file}: {p.obj}: {p.path or '.'}: {p.rule}: {p.message}"
 
 
 @dataclass
@@ -250,44 +236,38 @@ class Validator:
         return problems
 
     def validate_fleet(self, clusters: dict[str, list[tuple[str, dict]]]) -> list[Problem]:
-        from synth.validate import rules
+        """Everything each cluster receives (``clusters``: name → (file, object)). Config Connector objects, in
+        whatever input they come, are the management cluster's: they form the fleet's infra (node pools,
+        subnets, addresses) that the behaviour rules read, and are checked by the infra rules."""
+        from synth.validate import registry
+        from synth.validate.view import FleetView
 
         problems: list[Problem] = []
+        everything: dict[str, list[tuple[str, dict]]] = {}
         sound: dict[str, list[tuple[str, dict]]] = {}
         for cluster, docs in clusters.items():
-            sound[cluster] = []
+            everything[cluster], sound[cluster] = [], []
             for file, obj in docs:
                 found = self.validate_object(file, obj)
-                problems += [_at(p, cluster) for p in found]
+                problems += [at_cluster(p, cluster) for p in found]
+                everything[cluster].append((file, obj))
                 if not any(p.rule in ("schema", "object") for p in found):
                     sound[cluster].append((file, obj))
-            problems += [_at(p, cluster) for p in _robust(rules.cluster_rules, docs, sound[cluster])]
-        if any(rules.has_routing(d) for d in clusters.values()):
-            problems += _robust(rules.fleet_rules, clusters, sound)
-        unknown = {p.rule for p in problems} - set(rules.RULES)
+        problems += _robust(registry.run, FleetView(everything), FleetView(sound))
+        unknown = {p.rule for p in problems} - set(registry.RULES)
         assert not unknown, f"unregistered rule ids {unknown}"
         return problems
 
 
 def _robust(rule_set, everything, sound):
-    """Wiring rules over every object, so a schema problem does not also hide the objects it breaks. Rules
-    assume the shapes the schemas promise; if a malformed object defeats them, they run again over the
-    objects the schemas accepted (the malformed ones are reported already)."""
+    """Rules over every object, so a schema problem does not also hide the objects it breaks. Rules assume the
+    shapes the schemas promise; if a malformed object defeats them, they run again over the objects the schemas
+    accepted (the malformed ones are reported already)."""
     try:
         return rule_set(everything)
     except (AttributeError, TypeError, ValueError, KeyError, IndexError):
         return rule_set(sound)
 
 
-def _at(p: Problem, cluster: str) -> Problem:
-    return Problem(p.file, p.obj, p.path, p.rule, p.message, cluster)
-
-
 def _short(msg: str) -> str:
     return msg if len(msg) <= 200 else msg[:197] + "..."
-
-
-def iter_objects(docs: Iterable[tuple[str, Any]]):
-    for file, obj in docs:
-        if isinstance(obj, dict):
-            yield file, obj

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import re
 
-from synth.validate.engine import Problem, iter_objects
-from synth.validate.security import security_rules
+from synth.validate.problems import Problem, at_cluster, iter_objects
+from synth.validate.view import FleetView
 
-# Every rule id the engine reports, with what it protects. Each has an invalid case in tests/cases/validate/.
 RULES = {
-    "schema": "the object matches its kind's schema (built-in: Kubernetes 1.34 strict; custom: pinned CRD + supplements)",
-    "cel": "the CRD's x-kubernetes-validations rules hold",
     "name-dns1035": "Service names are DNS-1035 labels",
     "name-dns1123": "Namespace names are DNS-1123 labels",
     "name-subdomain": "other names are DNS-1123 subdomains",
@@ -32,19 +29,6 @@ RULES = {
     "pools-identical": "the pool has the same name, namespace and spec in every serving cluster",
     "route-import": "routes point at imports of exported pools",
     "policy-target": "health-check and backend policies target the import",
-    "no-secrets": "no Secrets, secret references or secret material",
-    "workload-identity": "Workload Identity principals only (no key files, no GSA impersonation)",
-    "namespaced-rbac": "namespaced Roles only, no wildcards",
-    "sa-token": "service-account tokens only where the Kubernetes API is used",
-    "host-namespaces": "no host network, PID, IPC or hostPath",
-    "privileged": "no privileged containers",
-    "privilege-escalation": "allowPrivilegeEscalation: false",
-    "capabilities": "all capabilities dropped, none added",
-    "seccomp": "seccompProfile RuntimeDefault",
-    "image-pinned": "images pinned by release tag or digest",
-    "network-policy": "model servers admit only the gateway's proxy subnets, the picker and metrics scraping",
-    "object": "every document is a Kubernetes object",
-    "yaml": "every file parses as YAML",
 }
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -237,7 +221,15 @@ def _namespace_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
             if both:
                 bad(f, o, f"spec.default.scopes[{i}]", "scope-fields",
                     f"{', '.join(both)} set both in default and in a scope: GKE rejects the policy; set it in one place")
-    problems += security_rules(objs)
+    return problems
+
+
+def check(view: FleetView) -> list[Problem]:
+    problems: list[Problem] = []
+    for cluster, docs in view.clusters.items():
+        problems += [at_cluster(p, cluster) for p in cluster_rules(docs)]
+    if any(has_routing(d) for d in view.clusters.values()):
+        problems += fleet_rules(view.clusters)
     return problems
 
 

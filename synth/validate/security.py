@@ -5,7 +5,24 @@ from __future__ import annotations
 import re
 
 from synth.config.catalog import image_pin_problem
-from synth.validate.engine import Problem
+from synth.validate.problems import Problem, at_cluster, pod_specs
+from synth.validate.view import FleetView
+
+RULES = {
+    "no-secrets": "no Secrets or secret material; Secret references only for the weights loader's Hugging Face token",
+    "workload-identity": "Workload Identity principals only (no key files, no GSA impersonation)",
+    "namespaced-rbac": "namespaced Roles only, no wildcards",
+    "sa-token": "service-account tokens only where the Kubernetes API is used",
+    "host-namespaces": "no host network, PID, IPC or hostPath",
+    "privileged": "no privileged containers",
+    "privilege-escalation": "allowPrivilegeEscalation: false",
+    "capabilities": "all capabilities dropped, none added",
+    "seccomp": "seccompProfile RuntimeDefault",
+    "image-pinned": "images pinned by release tag or digest",
+    "network-policy": "every pod is selected by an ingress NetworkPolicy",
+}
+# A third-party credential Workload Identity cannot replace, read by name from a Secret the user creates.
+SECRET_REFERENCE_ALLOWED = {("weights-loader", "HF_TOKEN")}
 
 SECRETISH_ENV = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I)
 SECRETISH_VALUE = re.compile(r"(-----BEGIN [A-Z ]*PRIVATE KEY-----|\"private_key\"|AKIA[0-9A-Z]{16}|ya29\.|ghp_[A-Za-z0-9]{20,}|hf_[A-Za-z0-9]{20,})")
@@ -13,20 +30,6 @@ SECRETISH_VALUE = re.compile(r"(-----BEGIN [A-Z ]*PRIVATE KEY-----|\"private_key
 
 def _name(o: dict) -> str:
     return (o.get("metadata") or {}).get("name", "")
-
-
-def pod_specs(objs):
-    """(file, object, pod metadata, pod spec, field prefix) of every object that runs pods."""
-    for f, o in objs:
-        kind, spec = o.get("kind"), o.get("spec") or {}
-        if kind == "Pod":
-            yield f, o, o.get("metadata") or {}, spec, "spec"
-        elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
-            t = spec.get("template") or {}
-            yield f, o, t.get("metadata") or {}, t.get("spec") or {}, "spec.template.spec"
-        elif kind == "CronJob":
-            t = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
-            yield f, o, t.get("metadata") or {}, t.get("spec") or {}, "spec.jobTemplate.spec.template.spec"
 
 
 def security_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
@@ -56,7 +59,6 @@ def security_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
 
     networked = []
     policies = [o for _, o in objs if o.get("kind") == "NetworkPolicy"]
-    pools = [o for _, o in objs if o.get("kind") == "InferencePool"]
     for f, o, meta, pod, prefix in pod_specs(objs):
         labels = meta.get("labels") or {}
         ns = (o.get("metadata") or {}).get("namespace")
@@ -97,16 +99,26 @@ def security_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
                     bad(f, o, f"{cp}.env[{e}]", "workload-identity", "no key files: use Workload Identity")
                 elif isinstance(value, str) and (SECRETISH_VALUE.search(value) or (SECRETISH_ENV.search(env.get("name", "")) and value)):
                     bad(f, o, f"{cp}.env[{e}]", "no-secrets", f"{env.get('name')} carries secret material in the manifest")
-                if (env.get("valueFrom") or {}).get("secretKeyRef"):
+                if (env.get("valueFrom") or {}).get("secretKeyRef") and \
+                        (labels.get("app.kubernetes.io/component"), env.get("name")) not in SECRET_REFERENCE_ALLOWED:
                     bad(f, o, f"{cp}.env[{e}]", "no-secrets", "no Secret references: use Workload Identity")
-        if any(all(labels.get(k) == v for k, v in ((p.get("spec") or {}).get("selector") or {}).get("matchLabels", {}).items())
-               for p in pools if ((p.get("spec") or {}).get("selector") or {}).get("matchLabels")):
-            networked.append((f, o, labels))
-    for f, o, labels in networked:
+        if o.get("kind") != "Pod" or "helm.sh/hook" not in ((o.get("metadata") or {}).get("annotations") or {}):
+            networked.append((f, o, labels, prefix))
+    for f, o, labels, prefix in networked:
         covered = any("Ingress" in ((p.get("spec") or {}).get("policyTypes") or [])
+                      and (p.get("metadata") or {}).get("namespace") == (o.get("metadata") or {}).get("namespace")
                       and all(labels.get(k) == v for k, v in (((p.get("spec") or {}).get("podSelector") or {}).get("matchLabels") or {}).items())
                       for p in policies)
         if not covered:
-            bad(f, o, "spec.template.metadata.labels", "network-policy",
-                "model servers need a NetworkPolicy admitting only the gateway's proxy-only subnets, the picker and metrics scraping")
+            where = "metadata.labels" if prefix == "spec" else "spec.template.metadata.labels"
+            bad(f, o, where, "network-policy",
+                "no NetworkPolicy selects these pods, so every pod and address may reach them (Dataplane V2 enforces "
+                "policies only on selected pods); add one admitting only the paths they serve")
+    return problems
+
+
+def check(view: FleetView) -> list[Problem]:
+    problems: list[Problem] = []
+    for cluster, docs in view.clusters.items():
+        problems += [at_cluster(p, cluster) for p in security_rules(docs)]
     return problems

@@ -1,6 +1,6 @@
 """MultiClusterGateway: Gateway, HTTPRoute to the imported pool, and policies on the import."""
 
-from tests.constructs.helpers import objects
+from tests.constructs.helpers import REPO, objects
 
 IMPORT = {"group": "networking.gke.io", "kind": "GCPInferencePoolImport", "name": "gemma3-27b"}
 
@@ -8,7 +8,20 @@ IMPORT = {"group": "networking.gke.io", "kind": "GCPInferencePoolImport", "name"
 def test_gateway_has_one_address_per_serving_region():
     gw = objects("gateway")[("Gateway", "inference-gateway")]
     assert gw["spec"]["gatewayClassName"] == "gke-l7-cross-regional-internal-managed-mc"
+    # DNS failover is on by default, so the Gateway takes the reserved addresses infra/ creates.
     assert gw["spec"]["addresses"] == [
+        {"type": "networking.gke.io/named-address-with-region", "value": "regions/us-east5/addresses/gemma3-gateway-us-east5"},
+        {"type": "networking.gke.io/named-address-with-region", "value": "regions/europe-west4/addresses/gemma3-gateway-europe-west4"}]
+
+
+def test_ephemeral_addresses_without_static_ones():
+    from synth.charts.gateway import gateway_addresses
+    from synth.config.loader import load_fleet, parse_fleet
+    import dataclasses
+
+    fleet = load_fleet(REPO / "fleet.yaml")
+    fleet = dataclasses.replace(fleet, gateway=dataclasses.replace(fleet.gateway, static_addresses=False))
+    assert gateway_addresses(fleet) == [
         {"type": "networking.gke.io/ephemeral-ipv4-address/us-east5", "value": "us-east5"},
         {"type": "networking.gke.io/ephemeral-ipv4-address/europe-west4", "value": "europe-west4"}]
 

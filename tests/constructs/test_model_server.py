@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.constructs.helpers import objects, one, pod_spec
+from tests.constructs.helpers import plan, objects, one, pod_spec
 
 
 def _deployment(**over):
@@ -51,13 +51,41 @@ def test_startup_budget_covers_xla_compilation():
         assert _vllm(_deployment())[probe]["httpGet"]["path"] == "/health"
 
 
-def test_one_pod_per_tpu_node_rollout():
-    dep = _deployment()
-    assert dep["spec"]["strategy"] == {"type": "Recreate"}
-    spec = pod_spec(dep)
-    assert spec["nodeSelector"] == {"cloud.google.com/gke-tpu-accelerator": "tpu-v6e-slice",
+def test_rolls_one_pod_at_a_time_so_the_region_keeps_serving():
+    # Two replicas per region (the default fleet): one TPU node restarts while the other serves.
+    assert _deployment()["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+    # Configurable per values (and per fleet file).
+    dep = objects(server={"rollout": {"maxSurge": 1, "maxUnavailable": 0}})[("Deployment", "gemma3-27b-vllm")]
+    assert dep["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+
+
+def test_a_single_replica_region_surges_instead_of_stopping():
+    from synth.charts.serving import values
+
+    fleet = plan("tests/fleets/single-1x1.yaml").fleet
+    assert values(fleet, fleet.clusters[0])["server"]["rollout"] == {"maxSurge": 1, "maxUnavailable": 0}
+
+
+def test_lands_on_the_compute_class_tpu_nodes():
+    spec = pod_spec(_deployment())
+    assert spec["nodeSelector"] == {"cloud.google.com/compute-class": "gemma3-27b-tpu",
+                                    "cloud.google.com/gke-tpu-accelerator": "tpu-v6e-slice",
                                     "cloud.google.com/gke-tpu-topology": "2x2", "topology.kubernetes.io/zone": "us-east5-b"}
     assert {"key": "google.com/tpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    assert {"key": "cloud.google.com/gke-spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"} in spec["tolerations"]
+    assert {"key": "cloud.google.com/compute-class", "operator": "Equal", "value": "gemma3-27b-tpu",
+            "effect": "NoSchedule"} in spec["tolerations"]
+
+
+def test_waits_for_the_weights_instead_of_crash_looping():
+    spec = pod_spec(_deployment())
+    (wait,) = spec["initContainers"]
+    assert wait["name"] == "wait-for-weights" and wait["image"] == _vllm(_deployment())["image"]
+    assert wait["volumeMounts"] == [{"name": "model", "mountPath": "/model", "readOnly": True}]
+    assert {"name": "WEIGHTS", "value": "gs://gemma3-weights-us-east5/google/gemma-3-27b-it"} in wait["env"]
+    # The script it runs lists what is missing from the index and waits.
+    script = wait["command"][2]
+    assert "model.safetensors.index.json" in script and "missing" in script and "time.sleep" in script
 
 
 def test_graceful_drain():

@@ -57,5 +57,32 @@ def test_objectives_follow_the_profile():
 
 def test_kv_cache_metric_only_for_custom_metrics_balancing():
     metric = objects()[("AutoscalingMetric", "gemma3-27b-kv-cache")]
-    assert metric["spec"]["metrics"] == [{"name": "vllm:kv_cache_usage_perc", "exportName": "kv-cache"}]
+    # Nested shape: the metrics belong to the endpoint that serves them (GKE reads nothing beside endpoints).
+    assert metric["spec"] == {
+        "selector": {"matchLabels": {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": "gemma3-27b",
+                                     "app.kubernetes.io/component": "model-server"}},
+        "endpoints": [{"port": 8000, "path": "/metrics", "metrics": [
+            {"name": "vllm:kv_cache_usage_perc", "exportName": "kv-cache"},
+            {"name": "vllm:gpu_cache_usage_perc", "exportName": "kv-cache-old"}]}]}
     assert ("AutoscalingMetric", "gemma3-27b-kv-cache") not in objects(routing={"exportKvCacheMetric": False})
+
+
+def test_kv_cache_metric_pod_shape():
+    metric = objects(routing={"metricShape": "pod"})[("AutoscalingMetric", "gemma3-27b-kv-cache")]
+    (entry,) = metric["spec"]["metrics"]
+    # The pod shape's selector takes label names without "." or "/": a label of our own, on the model-server pods.
+    assert entry["pod"]["selector"] == {"matchLabels": {"inference-fleet-pool": "gemma3-27b"}}
+    assert entry["pod"]["containers"][0]["endpoint"] == {"port": 8000, "path": "/metrics"}
+    assert [m["gauge"]["name"] for m in entry["pod"]["containers"][0]["metrics"]] == ["kv-cache", "kv-cache-old"]
+    labels = objects()[("Deployment", "gemma3-27b-vllm")]["spec"]["template"]["metadata"]["labels"]
+    assert labels["inference-fleet-pool"] == "gemma3-27b"
+
+
+def test_picker_runs_on_the_system_pool_and_rolls_without_downtime():
+    dep = objects()[("Deployment", "gemma3-27b-epp")]
+    spec = dep["spec"]["template"]["spec"]
+    assert spec["nodeSelector"] == {"cloud.google.com/gke-nodepool": "system"}
+    assert "tolerations" not in spec  # never on TPU nodes
+    assert spec["containers"][0]["resources"] == {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "8Gi"}}
+    # One replica: a new pod starts before the old one stops.
+    assert dep["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}

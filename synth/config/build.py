@@ -1,0 +1,178 @@
+"""Fleet file (schema-checked, defaults applied) → frozen ``Fleet``. Defaults that depend on other values
+(server size by machine type, the GKE version floor, names derived from the fleet name) are filled here first,
+so rules and objects see every field set."""
+
+from __future__ import annotations
+
+from synth.config import catalog
+from synth.config.model import (
+    Autoscaling,
+    Capacity,
+    Cluster,
+    Delivery,
+    Dns,
+    Dranet,
+    Fleet,
+    GcsFuse,
+    GcsSource,
+    Gateway,
+    Gke,
+    HuggingFaceSource,
+    Infra,
+    Model,
+    Network,
+    Objective,
+    Project,
+    Rollout,
+    Routing,
+    Scope,
+    Server,
+    Subnets,
+    SystemPool,
+    Tpu,
+)
+
+
+def derive_defaults(data: dict) -> dict:
+    srv, model = data["server"], data["model"]
+    cpu, memory = catalog.SERVER_DEFAULTS[srv["tpu"]["machineType"]]
+    srv.setdefault("cpu", cpu)
+    srv.setdefault("memory", memory)
+    model.setdefault("sizeGi", catalog.model_size_gi(model["name"]))
+    hf = (model.get("source") or {}).get("huggingface")
+    if hf is not None:
+        hf.setdefault("repo", model["name"])
+    rt = data["routing"]
+    rt.setdefault("poolName", data["name"])
+    rt.setdefault("pickerImage", catalog.PROFILES[rt["apiProfile"]]["picker_image"])
+    data["network"].setdefault("name", f"{data['name']}-vpc")
+    data["dns"].setdefault("domain", f"{data['name']}.internal.")
+    data["gateway"].setdefault("staticAddresses", data["dns"]["enabled"])
+    from synth.config.rules import required_version
+
+    data["gke"].setdefault("minVersion", required_version(data)[0])
+    return data
+
+
+def _rollout(r: dict) -> Rollout | None:
+    if not r:
+        return None
+    return Rollout(max_surge=r.get("maxSurge", 0), max_unavailable=r.get("maxUnavailable", 0))
+
+
+def _capacity(options: list[dict]) -> tuple[Capacity, ...]:
+    return tuple(Capacity(type=o["type"], reservation=o.get("reservation"), project=o.get("project"), create=o.get("create"))
+                 for o in options)
+
+
+def _source(model: dict) -> HuggingFaceSource | GcsSource | None:
+    source = model.get("source") or {}
+    if "huggingface" in source:
+        hf = source["huggingface"]
+        return HuggingFaceSource(repo=hf["repo"], revision=hf["revision"], token_secret=hf["tokenSecret"]["name"],
+                                 token_key=hf["tokenSecret"]["key"])
+    if "gcs" in source:
+        return GcsSource(uri=source["gcs"]["uri"].rstrip("/"))
+    return None
+
+
+def build(data: dict) -> Fleet:
+    srv, rt, gw, dl = data["server"], data["routing"], data["gateway"], data["delivery"]
+    auto = srv["autoscaling"]
+    machine, topo = srv["tpu"]["machineType"], srv["tpu"]["topology"]
+    regions = list(dict.fromkeys(c["region"] for c in data["clusters"]))
+    serving_regions = list(dict.fromkeys(c["region"] for c in data["clusters"] if c["serving"]))
+    cs = dl["configSync"]
+    dns = data["dns"]
+    fleet_capacity = _capacity(srv["tpu"]["capacity"])
+    return Fleet(
+        name=data["name"],
+        project=Project(id=data["project"]["id"], number=data["project"]["number"]),
+        namespace=data["namespace"],
+        model=Model(name=data["model"]["name"], bucket=data["model"].get("bucket"), path=data["model"]["path"],
+                    max_model_len=data["model"]["maxModelLen"], size_gi=data["model"]["sizeGi"],
+                    source=_source(data["model"]), loader=data["model"]["loader"]),
+        server=Server(
+            image=srv["image"],
+            tpu=Tpu(machine_type=machine, topology=topo, accelerator=catalog.TPU_ACCELERATOR,
+                    chips=catalog.TOPOLOGY_CHIPS[topo], capacity=fleet_capacity),
+            replicas=srv["replicas"],
+            cpu=srv["cpu"],
+            memory=srv["memory"],
+            gpu_memory_utilization=float(srv["gpuMemoryUtilization"]),
+            startup_timeout_seconds=srv["startupTimeoutSeconds"],
+            termination_grace_period_seconds=srv["terminationGracePeriodSeconds"],
+            extra_args=tuple(srv["extraArgs"]),
+            requests_per_second_per_replica=float(srv["requestsPerSecondPerReplica"]),
+            autoscaling=Autoscaling(enabled=auto["enabled"], min_replicas=auto["minReplicas"],
+                                    max_replicas=auto["maxReplicas"], queue_depth_target=auto["queueDepthTarget"]),
+            dranet=Dranet(enabled=srv["dranet"]["enabled"], device_class=srv["dranet"]["deviceClass"]),
+            gcs_fuse=GcsFuse(cpu_limit=srv["gcsFuse"]["cpuLimit"], memory_limit=srv["gcsFuse"]["memoryLimit"],
+                             ephemeral_storage_limit=srv["gcsFuse"]["ephemeralStorageLimit"]),
+            rollout=_rollout(srv["rollout"]),
+        ),
+        routing=Routing(
+            api_profile=rt["apiProfile"],
+            pool_name=rt["poolName"],
+            failure_mode=rt["failureMode"],
+            picker_image=rt["pickerImage"],
+            picker_replicas=rt["pickerReplicas"],
+            picker_cpu=rt["pickerResources"]["cpu"],
+            picker_memory=rt["pickerResources"]["memory"],
+            picker_rollout=_rollout(rt["pickerRollout"]),
+            metric_shape=rt["metricShape"],
+            objectives=tuple(Objective(o["name"], o["priority"]) for o in rt["objectives"]),
+        ),
+        gateway=Gateway(
+            config_cluster=gw["configCluster"],
+            name=gw["name"],
+            class_name=gw["className"],
+            port=gw["port"],
+            path_prefix=gw["pathPrefix"],
+            timeout_sec=gw["timeoutSec"],
+            balancing_mode=gw["balancingMode"],
+            max_utilization_percent=gw["maxUtilizationPercent"],
+            max_in_flight_requests_per_endpoint=gw["maxInFlightRequestsPerEndpoint"],
+            expected_peak_rps=float(gw["expectedPeakRps"]),
+            scopes=tuple(Scope(sc["region"], sc.get("capacityScalerPercent"), sc.get("backendPreference"))
+                         for sc in gw["scopes"]),
+            static_addresses=gw["staticAddresses"],
+        ),
+        clusters=tuple(
+            Cluster(
+                name=c["name"],
+                region=c["region"],
+                zone=c["zone"],
+                serving=c["serving"],
+                replicas=c.get("replicas", srv["replicas"]),
+                min_replicas=c.get("minReplicas", auto["minReplicas"]),
+                max_replicas=c.get("maxReplicas", auto["maxReplicas"]),
+                bucket=c.get("bucket", data["model"].get("bucket") or ""),
+                subnets=Subnets(nodes=c["subnets"]["nodes"], pods=c["subnets"]["pods"],
+                                services=c["subnets"]["services"], proxy_only=c["subnets"].get("proxyOnly")),
+                capacity=_capacity(c["capacity"]) if "capacity" in c else fleet_capacity,
+            )
+            for c in data["clusters"]
+        ),
+        delivery=Delivery(
+            repo_url=dl["repoURL"],
+            revision=dl["revision"],
+            path=dl["path"],
+            argocd_namespace=dl["argocd"]["namespace"],
+            region_order=tuple(dl["argocd"].get("regionOrder") or regions),
+            config_sync_auth=cs["auth"],
+            gcp_service_account_email=cs.get("gcpServiceAccountEmail") or f"config-sync@{data['project']['id']}.iam.gserviceaccount.com",
+            secret_name=cs["secretName"],
+            period=cs["period"],
+            management_server=dl["argocd"]["managementServer"],
+        ),
+        gke=Gke(release_channel=data["gke"]["releaseChannel"], min_version=data["gke"]["minVersion"]),
+        network=Network(name=data["network"]["name"], mtu=data["network"]["mtu"],
+                        private_nodes=data["network"]["privateNodes"], cloud_nat=data["network"]["cloudNat"]),
+        system_pool=SystemPool(name=data["systemPool"]["name"], machine_type=data["systemPool"]["machineType"],
+                               min_nodes=data["systemPool"]["minNodes"], max_nodes=data["systemPool"]["maxNodes"],
+                               disk_size_gb=data["systemPool"]["diskSizeGb"]),
+        dns=Dns(enabled=dns["enabled"], zone=f"{data['name']}-inference", domain=dns["domain"], host=dns["host"],
+                ttl=dns["ttl"], policy=dns["policy"], primary_region=dns.get("primaryRegion") or serving_regions[0]),
+        infra=Infra(namespace=data["infra"]["namespace"]),
+    )

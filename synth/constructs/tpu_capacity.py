@@ -1,0 +1,77 @@
+"""TPU capacity as a GKE ComputeClass: GKE creates the TPU v6e node pools itself, trying each capacity option in
+order (reservation, on-demand, Spot, flex-start), with managed DRANET on the nodes.
+
+Why a ComputeClass and not a Config Connector node pool: the managed-DRANET accelerator network profile
+(gcloud --accelerator-network-profile=auto) is not a field of Config Connector's ContainerNodePool (v1.155.1); a
+ComputeClass sets it per priority (``acceleratorNetworkProfile: auto``) with ``nodePoolConfig.dra.networking``.
+Field paths: GoogleCloudPlatform/compute-class-api (types.go at 8067eae); the DRANET sample
+kubernetes-engine-samples ai-ml/gke-ray/rayserve/llm/tpu/networking/dranet-compute-class.yaml. Custom ComputeClasses
+are GA on Standard from 1.30.3-gke.1451000 and create pools per class without cluster-wide node auto-provisioning
+from 1.33.3-gke.1136000; the DRANET fields are absent from the API types of the 1.34.0 tag, so expect a Rapid 1.35
+cluster. On older clusters, create the pool with gcloud instead (FLEET.md runbook) and give it the class's label and
+taint."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from synth.constructs.base import ManifestChart, raw_object
+from synth.template import Cond, splice
+
+
+class TpuComputeClass(Construct):
+    """Props:
+      name: value reference; the class name pods select with ``cloud.google.com/compute-class``.
+      labels: labels of the object.
+      priorities_path: values path of the cluster's priorities, already shaped (one per capacity option: machine
+        type, ``tpu{type, count, topology}``, Spot / flex-start / a Specific reservation, the zone).
+      service_account: value reference; the least-privilege node service account (it writes the metrics
+        CUSTOM_METRICS balancing reads).
+      dranet: condition under which nodes get managed DRANET.
+      when: condition under which the class exists (a cluster may use a pre-created pool instead).
+
+    ``whenUnsatisfiable: DoNotScaleUp`` is explicit: with no option available GKE waits rather than placing
+    model servers elsewhere (the field is required by the CRD). ``activeMigration`` stays off: moving a serving pod
+    back to a preferred option would evict it."""
+
+    def __init__(self, scope: Construct, id: str, *, name: str, labels: dict, priorities_path: str,
+                 service_account: str, dranet: Cond, when: Cond) -> None:
+        super().__init__(scope, id)
+        chart = ManifestChart.of(self)
+        obj = raw_object(self, "class", api_version="cloud.google.com/v1", kind="ComputeClass", name=name, labels=labels,
+                         body={"spec": {
+                             "description": "TPU v6e capacity for the model servers, tried in order.",
+                             "priorities": [splice(priorities_path)],
+                             "nodePoolAutoCreation": {"enabled": True},
+                             "nodePoolConfig": {
+                                 "serviceAccount": service_account,
+                                 "workloadMetadata": "GKE_METADATA",
+                                 chart.conds.when(dranet): {"dra": {"networking": {"enabled": True}}},
+                             },
+                             "whenUnsatisfiable": "DoNotScaleUp",
+                         }})
+        chart.emit(obj, "computeclass.yaml", when=when,
+                   comment="Cluster-scoped: GKE creates the TPU node pools from this class (no node pool object).")
+
+
+def priorities(*, machine_type: str, accelerator: str, chips: int, topology: str, zone: str, project: str,
+               capacity, dranet: bool) -> list[dict]:
+    """The ComputeClass priorities of one cluster, one per capacity option in order. Reservations name their zone
+    inside ``reservations.specific[].zones`` (GKE refuses ``location.zones`` together with a Specific reservation);
+    the other options pin ``location.zones`` to the cluster's TPU zone."""
+    out = []
+    for opt in capacity:
+        p: dict = {"machineType": machine_type, "tpu": {"type": accelerator, "count": chips, "topology": topology}}
+        if dranet:
+            p["acceleratorNetworkProfile"] = "auto"
+        if opt.type == "reservation":
+            p["reservations"] = {"affinity": "Specific", "specific": [
+                {"name": opt.reservation, "project": opt.project or project, "zones": [zone]}]}
+        else:
+            p["location"] = {"zones": [zone]}
+            if opt.type == "spot":
+                p["spot"] = True
+            elif opt.type == "flexStart":
+                p["flexStart"] = {"enabled": True}
+        out.append(p)
+    return out
