@@ -28,10 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--kubernetes-version", default="1.34", help="Kubernetes minor for built-in kinds (default 1.34)")
     v.add_argument("--json", action="store_true", help="print a JSON report")
 
-    pl = sub.add_parser("plan", help="print the fleet plan, failover table and GCP prerequisites")
-    pl.add_argument("--config", default="fleet.yaml")
+    pl = sub.add_parser("plan", help="print the fleet plan, failover table and operator runbook")
+    pl.add_argument("--config", default="fleet.yaml", help="fleet file (default: fleet.yaml)")
     pl.add_argument("--markdown", action="store_true", help="markdown instead of plain text")
     pl.add_argument("--dot", metavar="FILE", help="also write the topology as Graphviz DOT to FILE")
+    d = sub.add_parser("drill", help="print the failover drill of the fleet (clients, drain a region's backends, then its front end, restore)")
+    d.add_argument("--config", default="fleet.yaml", help="fleet file (default: fleet.yaml)")
+    d.add_argument("--markdown", action="store_true", help="markdown instead of plain text")
     return p
 
 
@@ -54,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
                 target = Path(args.dot)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(dot(fleet), encoding="utf-8")
+            return 0
+        if args.command == "drill":
+            from synth.config.loader import load_fleet
+            from synth.report import drill_lines
+
+            print("\n".join(drill_lines(load_fleet(args.config), markdown=args.markdown)))
             return 0
     except UserError as exc:
         print(f"{PROG}: {exc.message}", file=sys.stderr)

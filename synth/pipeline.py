@@ -31,6 +31,11 @@ def validate_plan(plan: Plan) -> None:
                             for o in objs] for c in plan.fleet.clusters}
     # The management cluster's Config Connector objects: node pools, subnets and addresses the behaviour rules read.
     per_cluster[INFRA] = [(path, o) for path, objs in infra_objects(plan.fleet).items() for o in objs]
+    # The drill's client pods run beside the workloads: validate them with their cluster.
+    from synth.report import drill_objects
+
+    for path, objs in drill_objects(plan.fleet).items():
+        per_cluster[path.split("/")[1]] += [(path, o) for o in objs]
     problems = validator.validate_fleet(per_cluster)
     problems += _values_problems(plan)
     for path, objs in delivery_objects(plan).items():

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from synth.config.loader import load_fleet
-from synth.report import dot, failover, mermaid
+from synth.report import dot, failover, front_end_failover, mermaid, upgrade_rows
 from tests.conftest import FLEETS, REPO
 from tests.test_cli import cli
 
@@ -19,10 +19,12 @@ def test_plan_names_every_serving_region_with_a_failover_row():
     r = cli("plan")
     assert r.returncode == 0, r.stderr
     fleet = load_fleet(REPO / "fleet.yaml")
-    failover_part = r.stdout.split("Failover")[1].split("GCP prerequisites")[0]
+    failover_part = r.stdout.split("Failover")[1].split("Runbook")[0]
     for region in fleet.serving_regions:
-        assert any(line.strip().startswith(region) for line in failover_part.splitlines())
-    for text in ("GLOBAL_MANAGED_PROXY", "fleet ingress enable", "1.34.1-gke.1829001", "roles/storage.objectViewer"):
+        for event in ("backends lost", "front end lost", "upgrading"):
+            assert any(line.strip().startswith(f"{region} {event}") for line in failover_part.splitlines())
+    for text in ("--hpa-profile=performance", "1.34.1-gke.1829001", "create secret generic hf-token",
+                 "inferenceobjectives.yaml", "api.gemma3.internal"):
         assert text in r.stdout
 
 
@@ -32,13 +34,45 @@ def test_capacity_warning_when_survivors_cannot_take_the_peak(tmp_path):
     rows = failover(load_fleet(config))
     assert all(not r.covered for r in rows)
     r = cli("plan", "--config", str(config))
-    assert r.returncode == 0 and "WARNING: losing us-east5 leaves 8 rps for a 30 rps peak" in r.stdout
+    assert r.returncode == 0 and "WARNING: with us-east5 backends lost, the fleet has 8 rps for a 30 rps peak" in r.stdout
 
 
-def test_failover_goes_nearest_first():
-    rows = {r.lost: r for r in failover(load_fleet(FLEETS / "three-regions-llmd.yaml"))}
-    assert rows["us-east5"].targets == ("europe-west4", "asia-northeast1")
-    assert rows["asia-northeast1"].covered
+def test_failover_goes_preferred_then_nearest_and_skips_drained_regions():
+    # three-regions-llmd: us-east5 is PREFERRED, asia-northeast1 runs at a 50% capacity scaler.
+    fleet = load_fleet(FLEETS / "three-regions-llmd.yaml")
+    rows = {r.region: r for r in failover(fleet)}
+    assert rows["europe-west4"].targets == ("us-east5", "asia-northeast1")
+    assert rows["asia-northeast1"].targets == ("us-east5", "europe-west4")
+
+
+def test_scopes_drain_capacity(tmp_path):
+    config = tmp_path / "fleet.yaml"
+    config.write_text((REPO / "fleet.yaml").read_text().replace(
+        "  expectedPeakRps: 8", "  expectedPeakRps: 8\n  scopes: [{region: europe-west4, capacityScalerPercent: 0}]"))
+    fleet = load_fleet(config)
+    rows = {r.region: r for r in failover(fleet)}
+    # A drained region is no spare capacity: losing us-east5 leaves nothing.
+    assert rows["us-east5"].targets == () and rows["us-east5"].capacity == 0 and not rows["us-east5"].covered
+    assert rows["europe-west4"].capacity == 8
+
+
+def test_upgrade_and_front_end_rows():
+    fleet = load_fleet(REPO / "fleet.yaml")
+    up = {r.region: r for r in upgrade_rows(fleet)}
+    # 2 replicas of 4 rps per region, one down during a rollout step: 4 + 8 left.
+    assert up["us-east5"].capacity == 12 and up["us-east5"].covered
+    front = {r.region: r for r in front_end_failover(fleet)}
+    assert front["us-east5"].targets == ("europe-west4",) and front["us-east5"].capacity == 16
+    assert "30 s TTL" in front["us-east5"].note
+
+
+def test_drill_exercises_both_layers_through_the_dns_name():
+    r = cli("drill")
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    assert "apply -k drill/gemma3-us-east5" in text and "http://api.gemma3.internal/v1/completions" in text
+    assert "capacityScalerPercent: 0" in text and "/spec/addresses/0" in text and "nslookup api.gemma3.internal" in text
+    assert "vllm:request_success_total" in text and "Restore" in text
 
 
 def test_fleet_markdown_has_the_topology():

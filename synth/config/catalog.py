@@ -102,6 +102,15 @@ PROFILES = {
     },
 }
 
+# Ports and labels the charts, the infra and the reports share (kept here so the GCP side and the reports need no
+# cdk8s): the vLLM port (the pool's target port), the endpoint picker's ext-proc, gRPC health and metrics ports.
+MODEL_PORT = 8000
+EXT_PROC_PORT = 9002
+HEALTH_PORT = 9003
+METRICS_PORT = 9090
+MODEL_CLIENT_LABEL = "inference-fleet.dev/model-client"  # pods with it may call the model servers directly
+CURL_IMAGE = "curlimages/curl:8.11.1"  # the helm test and the drill clients
+
 # The Cloud SDK image the weights loader checks and uploads with (slim variant: gcloud storage and a shell).
 CLOUD_SDK_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:578.0.0-slim"
 

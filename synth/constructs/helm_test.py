@@ -6,11 +6,13 @@ import json
 
 from constructs import Construct
 
+from synth.config import catalog
+
 from synth.constructs.base import ManifestChart, raw_object
 from synth.constructs.network_policy import MODEL_CLIENT_LABEL
 from synth.template import Cond
 
-CURL_IMAGE = "curlimages/curl:8.11.1"
+CURL_IMAGE = catalog.CURL_IMAGE
 
 
 class CompletionTest(Construct):

@@ -8,12 +8,14 @@ import cdk8s
 import cdk8s_plus_30 as kplus
 from constructs import Construct
 
+from synth.config import catalog
+
 from synth.constructs.base import ManifestChart, drop, raw_object, set_
 from synth.constructs.dranet import DranetClaim
 from synth.constructs.gcs_fuse import GcsFuseModelVolume
 from synth.template import Cond, Not, splice
 
-PORT = 8000
+PORT = catalog.MODEL_PORT
 XLA_CACHE = "/xla-cache"
 
 
@@ -171,7 +173,9 @@ class ModelServer(Construct):
             "env": [{"name": "WEIGHTS", "value": f"gs://{p.bucket}/{p.model_path}"},
                     {"name": "POLL_SECONDS", "value": str(WEIGHTS_POLL)}],
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+            # Only reads the mount: it need not run as root like the vLLM image does.
             "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
+                                "runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
                                 "capabilities": {"drop": ["ALL"]}},
             "volumeMounts": [{"name": "model", "mountPath": GcsFuseModelVolume.MOUNT_PATH, "readOnly": True}],
         }]))

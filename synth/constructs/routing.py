@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from synth.config import catalog
+
 from synth.constructs.base import ManifestChart, raw_object
 from synth.template import Cond, Equals, ForEach, Greater, item
 
-EXT_PROC_PORT = 9002
-HEALTH_PORT = 9003
-METRICS_PORT = 9090
+EXT_PROC_PORT = catalog.EXT_PROC_PORT
+HEALTH_PORT = catalog.HEALTH_PORT
+METRICS_PORT = catalog.METRICS_PORT
 
 
 @dataclass(frozen=True)

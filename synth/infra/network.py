@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from synth.config import catalog
 from synth.config.model import Fleet
-from synth.constructs.model_server import PORT
-from synth.constructs.routing import EXT_PROC_PORT, HEALTH_PORT
 from synth.infra.common import ABANDON, network_name, node_subnet, obj, proxy_subnet, ref
 
 API = "compute.cnrm.cloud.google.com/v1beta1"
-BACKEND_PORTS = [str(PORT), str(EXT_PROC_PORT), str(HEALTH_PORT)]
+BACKEND_PORTS = [str(catalog.MODEL_PORT), str(catalog.EXT_PROC_PORT), str(catalog.HEALTH_PORT)]
 
 
 def objects(fleet: Fleet) -> list[dict]:

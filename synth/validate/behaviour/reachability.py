@@ -99,8 +99,8 @@ class _Requirements:
         return [t for o, t in self.templates if namespace(o) == ns and matches(selector, labels(t))]
 
     def add(self, ns: str, selector: dict, peers: list[dict], port: int | None, required: bool = True) -> None:
-        if not selector or port is None or not peers:
-            return
+        if not selector or not isinstance(port, int) or not 1 <= port <= 65535 or not peers:
+            return  # an invalid port is the API-server layer's problem
         key = (ns, json.dumps(selector, sort_keys=True))
         targets = [self.may] + ([self.must] if required else [])
         for book in targets:
@@ -196,6 +196,29 @@ def _workloads(docs) -> tuple[list[dict], list[dict]]:
     return pods, policies
 
 
+@contextlib.contextmanager
+def _silenced():
+    """NCA prints parser warnings about our synthetic inputs to streams it bound at import: mute both descriptors."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
 _RANGE = re.compile(r"^(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)$")
 
 
@@ -244,8 +267,7 @@ def _analyse(resources: list[dict], emitted: list[dict], must: list[dict], may: 
         for folder, docs in (("resources", resources), ("emitted", emitted), ("must", must), ("may", may)):
             (root / folder).mkdir()
             (root / folder / "objects.yaml").write_text(yaml.safe_dump_all(docs or [], sort_keys=True))
-        sink = io.StringIO()
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        with _silenced():
             handler = ResourcesHandler()
             res = [str(root / "resources")]
             configs = {k: handler.get_network_config([str(root / k)], None, None, res, k) for k in ("emitted", "must", "may")}
@@ -322,22 +344,42 @@ def check(view: FleetView) -> list[Problem]:
         pods, policies = _workloads(docs)
         if not pods:
             continue
+        if not view.infra and any(o.get("kind") == "InferencePool" for _, o in iter_objects(docs)):
+            problems.append(Problem("", f"cluster/{cluster}", "", "reachability-required",
+                                    "the gateway's proxy-only subnets are unknown without the infra root (its "
+                                    "ComputeSubnetworks), so the paths from them cannot be checked: validate with --infra "
+                                    "or --overlays DIR beside infra/", cluster))
+            continue
         req = _Requirements(docs, proxies)
         req.build()
         resources = _peers(docs) + [copy.deepcopy(p) for p in pods]
         must, may = list(req.must.values()), list(req.may.values())
         key = hashlib.sha256(json.dumps([resources, policies, must, may], sort_keys=True).encode()).hexdigest()
-        verdict = _cached(key, lambda: _analyse(resources, policies, must, may))
+        try:
+            verdict = _cached(key, lambda: _analyse(resources, policies, must, may))
+        except Exception as exc:  # noqa: BLE001 - NCA refuses malformed policies with several exception types
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            problems.append(Problem("", f"cluster/{cluster}", "", "reachability-required",
+                                    f"network-config-analyzer cannot evaluate this cluster's NetworkPolicies ({detail}); "
+                                    "fix the problems reported for them", cluster))
+            continue
+        seen: set = set()
         for src, dst, conns in verdict["blocked"]:
             for peer in dst.split(", "):
                 f, obj = _pod_owner(peer, docs)
-                problems.append(Problem(f, obj, "", "reachability-required",
-                                        f"the NetworkPolicies do not admit {conns} from {_readable(src)}, a path the "
-                                        "architecture needs; admit it in the policy that selects these pods", cluster))
+                p = Problem(f, obj, "", "reachability-required",
+                            f"the NetworkPolicies do not admit {conns} from {_readable(src)}, a path the "
+                            "architecture needs; admit it in the policy that selects these pods", cluster)
+                if p not in seen:
+                    seen.add(p)
+                    problems.append(p)
         for src, dst, conns in verdict["exposed"]:
             for peer in dst.split(", "):
                 f, obj = _pod_owner(peer, docs)
-                problems.append(Problem(f, obj, "", "reachability-exposed",
-                                        f"accepts {conns} from {_readable(src)}, which no path of the architecture needs; "
-                                        "narrow the NetworkPolicy that selects these pods", cluster))
+                p = Problem(f, obj, "", "reachability-exposed",
+                            f"accepts {conns} from {_readable(src)}, which no path of the architecture needs; "
+                            "narrow the NetworkPolicy that selects these pods", cluster)
+                if p not in seen:
+                    seen.add(p)
+                    problems.append(p)
     return problems

@@ -253,8 +253,8 @@ def node_pools(view: FleetView, cluster: str) -> list[Pool] | None:
             dra = DRANET_CLASSES if dra_on and p.get("acceleratorNetworkProfile") else set()
             pools.append(Pool(f"ComputeClass {name(cc)} priority {i + 1} ({machine})", machine, labels, taints, None,
                               int(tpu.get("count", 0)) or _machine_chips(machine), dra, 100, f, f"ComputeClass/{name(cc)}"))
-    if managed is None and not pools:
-        return None
+    if managed is None:
+        return None  # the ComputeClasses alone do not say where the cluster's other pods go
     return pools
 
 
