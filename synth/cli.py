@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from synth.errors import UserError
+from .errors import UserError
 
 PROG = "inference-fleet"
 
@@ -44,12 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "synth":
             return _synth(args)
         if args.command == "validate":
-            from synth.validate.cli import run_validate
+            from .validate.cli import run_validate
 
             return run_validate(args)
         if args.command == "plan":
-            from synth.config.loader import load_fleet
-            from synth.report import dot, plan_lines
+            from .config.loader import load_fleet
+            from .report import dot, plan_lines
 
             fleet = load_fleet(args.config)
             print("\n".join(plan_lines(fleet, markdown=args.markdown)))
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
                 target.write_text(dot(fleet), encoding="utf-8")
             return 0
         if args.command == "drill":
-            from synth.config.loader import load_fleet
-            from synth.report import drill_lines
+            from .config.loader import load_fleet
+            from .report import drill_lines
 
             print("\n".join(drill_lines(load_fleet(args.config), markdown=args.markdown)))
             return 0
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from synth.pipeline import check, synthesize
+    from .pipeline import check, synthesize
 
     out = Path(args.out)
     if args.check:

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from synth.config.loader import fleet_schema
+from .config.loader import fleet_schema
 
 START, END = "<!-- fleet-reference:start -->", "<!-- fleet-reference:end -->"
 RULES_START, RULES_END = "<!-- rules:start -->", "<!-- rules:end -->"
@@ -53,7 +53,7 @@ def reference() -> str:
 
 def rules_table() -> str:
     """Every validator rule by layer, in the order the layers run."""
-    from synth.validate.registry import ENGINE_RULES, LAYERS
+    from .validate.registry import ENGINE_RULES, LAYERS
 
     rows = ["| layer | rule id | holds when |", "|---|---|---|"]
     rows += [f"| schemas | `{k}` | {v} |" for k, v in ENGINE_RULES.items()]
@@ -64,7 +64,7 @@ def rules_table() -> str:
 
 def config_rules_table() -> str:
     """The fleet-file rules beyond the schema (synth/config/rules.py), with their first docstring line."""
-    from synth.config.rules import RULES
+    from .config.rules import RULES
 
     return "\n".join(["| fleet-file rule |", "|---|"] + [f"| `{k}` |" for k in RULES])
 

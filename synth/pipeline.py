@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from synth.config.loader import load_fleet
-from synth.emit.files import all_files
-from synth.emit.writer import drift, write_tree
-from synth.errors import UserError
-from synth.plan import Plan, build_plan
+from .config.loader import load_fleet
+from .emit.files import all_files
+from .emit.writer import drift, write_tree
+from .errors import UserError
+from .plan import Plan, build_plan
 
 INFRA = "infra"  # the validation input of the management cluster
 
@@ -21,10 +21,10 @@ def render(config: str | Path) -> tuple[Plan, dict[str, bytes], dict[str, bytes]
 
 
 def validate_plan(plan: Plan) -> None:
-    from synth.emit.delivery import delivery_objects
-    from synth.validate.engine import Validator, format_problem, save_verdicts
+    from .emit.delivery import delivery_objects
+    from .validate.engine import Validator, format_problem, save_verdicts
 
-    from synth.infra import infra_objects
+    from .infra import infra_objects
 
     validator = Validator()
     per_cluster = {c.name: [(f"overlays/{c.name}/{chart.key}/{file}", o) for chart, file, objs in plan.cluster_objects(c)
@@ -32,7 +32,7 @@ def validate_plan(plan: Plan) -> None:
     # The management cluster's Config Connector objects: node pools, subnets and addresses the behaviour rules read.
     per_cluster[INFRA] = [(path, o) for path, objs in infra_objects(plan.fleet).items() for o in objs]
     # The drill's client pods run beside the workloads: validate them with their cluster.
-    from synth.report import drill_objects
+    from .report import drill_objects
 
     for path, objs in drill_objects(plan.fleet).items():
         per_cluster[path.split("/")[1]] += [(path, o) for o in objs]
@@ -51,7 +51,7 @@ def _values_problems(plan: Plan) -> list:
     """Every values file must pass its chart's values.schema.json, or `helm install -f` would refuse it."""
     import jsonschema_rs
 
-    from synth.validate.engine import Problem
+    from .validate.engine import Problem
 
     problems = []
     for chart in plan.charts:
@@ -74,7 +74,7 @@ def _prewarm_quietly() -> None:
 def _prewarm() -> None:
     """Load every pinned schema and the CEL parser. Runs in a thread while cdk8s waits on Node.js, so the two
     overlap on a cold cache; the first exception is re-raised when validation needs the schema."""
-    from synth.validate import engine, schemas
+    from .validate import engine, schemas
 
     for group, version, kind in schemas.crd_sources():
         schemas.custom_kind(group, version, kind)

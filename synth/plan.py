@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from synth.config.model import Cluster, Fleet
-from synth.template import Conditions, Template
-from synth.values import ValuesSpec, overrides
+from .config.model import Cluster, Fleet
+from .template import Conditions, Template
+from .values import ValuesSpec, overrides
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,12 @@ class Plan:
 
 
 def build_plan(fleet: Fleet) -> Plan:
-    from synth.tools import ensure_node
+    from .tools import ensure_node
 
     ensure_node()
     import cdk8s
 
-    from synth.charts import gateway, serving
+    from .charts import gateway, serving
 
     app = cdk8s.App()
     serving_chart = serving.build(app, fleet)

@@ -9,16 +9,18 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-from synth.errors import UserError
+from .errors import UserError
 
-TOOLS = Path(__file__).resolve().parents[1] / ".tools" / "bin"
 MIN_NODE = (22, 0)
 
 
 def which(name: str) -> str | None:
-    local = TOOLS / name
-    if local.exists() and os.access(local, os.X_OK):
-        return str(local)
+    """A program from the checkout's .tools/bin (provisioned by `make`), else from PATH."""
+    from .resources import tools_dir
+
+    tools = tools_dir()
+    if tools is not None and (tools / name).exists() and os.access(tools / name, os.X_OK):
+        return str(tools / name)
     return shutil.which(name)
 
 
@@ -26,7 +28,12 @@ def which(name: str) -> str | None:
 def ensure_node() -> str:
     """cdk8s runs its constructs in Node.js through jsii: find a Node >= 22 and point jsii at it."""
     node = os.environ.get("JSII_NODE") or which("node")
-    hint = "run `make synth` (scripts/bootstrap.sh installs Node.js 22 from npm) or set JSII_NODE to a node >= 22"
+    from .resources import checkout
+
+    hint = ("run `make synth` (scripts/bootstrap.sh installs Node.js 22 from npm) or set JSII_NODE to a node >= 22"
+            if checkout() else
+            "install Node.js 22 (e.g. `npm install --prefix ~/.local/node node@22`, then set "
+            "JSII_NODE=~/.local/node/node_modules/node/bin/node) or put a node >= 22 on PATH")
     if not node:
         raise UserError(f"Node.js is not installed; cdk8s needs Node.js >= 22: {hint}")
     try:

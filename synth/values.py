@@ -7,7 +7,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from synth.template import yaml_scalar
+from .template import yaml_scalar
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import cdk8s
 
-from synth.config.model import Cluster, Fleet
-from synth.constructs.base import ManifestChart, raw_object
-from synth.constructs.gateway import GatewayProps, MultiClusterGateway
-from synth.constructs.model_server import PORT
-from synth.constructs.routing import KvCacheMetric
-from synth.charts.serving import common_labels
-from synth.infra.common import address_name
-from synth.template import Truthy, ref
-from synth.values import DNS_LABEL, Group, ValuesSpec, array, boolean, integer, string
+from ..config.model import Cluster, Fleet
+from ..constructs.base import ManifestChart, raw_object
+from ..constructs.gateway import GatewayProps, MultiClusterGateway
+from ..constructs.model_server import PORT
+from ..constructs.routing import KvCacheMetric
+from .serving import common_labels
+from ..infra.common import address_name
+from ..template import Truthy, ref
+from ..values import DNS_LABEL, Group, ValuesSpec, array, boolean, integer, string
 
 SPEC = ValuesSpec(
     Group({

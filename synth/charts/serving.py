@@ -7,17 +7,17 @@ import hashlib
 
 import cdk8s
 
-from synth.config import catalog
-from synth.config.model import Cluster, Fleet, GcsSource, HuggingFaceSource, Rollout
-from synth.constructs.base import ManifestChart, raw_object
-from synth.constructs.dranet import DranetClaim
-from synth.constructs.gcs_fuse import GcsFuseModelVolume
-from synth.constructs.model_server import PORT, STARTUP_PERIOD, ModelServer, ModelServerProps
-from synth.constructs.helm_test import CompletionTest
-from synth.constructs.network_policy import ModelServerNetworkPolicy, PickerNetworkPolicy
-from synth.constructs.tpu_capacity import TpuComputeClass, priorities
-from synth.constructs.weights_loader import WeightsLoader
-from synth.constructs.routing import (
+from ..config import catalog
+from ..config.model import Cluster, Fleet, GcsSource, HuggingFaceSource, Rollout
+from ..constructs.base import ManifestChart, raw_object
+from ..constructs.dranet import DranetClaim
+from ..constructs.gcs_fuse import GcsFuseModelVolume
+from ..constructs.model_server import PORT, STARTUP_PERIOD, ModelServer, ModelServerProps
+from ..constructs.helm_test import CompletionTest
+from ..constructs.network_policy import ModelServerNetworkPolicy, PickerNetworkPolicy
+from ..constructs.tpu_capacity import TpuComputeClass, priorities
+from ..constructs.weights_loader import WeightsLoader
+from ..constructs.routing import (
     EXT_PROC_PORT,
     HEALTH_PORT,
     METRICS_PORT,
@@ -28,8 +28,8 @@ from synth.constructs.routing import (
     PickerMonitoring,
     RoutingProps,
 )
-from synth.template import Truthy, ref
-from synth.values import DNS_LABEL, QUANTITY, Group, ValuesSpec, array, boolean, integer, number, string
+from ..template import Truthy, ref
+from ..values import DNS_LABEL, QUANTITY, Group, ValuesSpec, array, boolean, integer, number, string
 
 CIDR_PATTERN = "^([0-9]{1,3}\\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$"
 # The ComputeClass priority fields the chart emits (strict: anything else is a values error).

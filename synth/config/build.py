@@ -4,8 +4,8 @@ so rules and objects see every field set."""
 
 from __future__ import annotations
 
-from synth.config import catalog
-from synth.config.model import (
+from . import catalog
+from .model import (
     Autoscaling,
     Capacity,
     Cluster,
@@ -48,7 +48,7 @@ def derive_defaults(data: dict) -> dict:
     data["network"].setdefault("name", f"{data['name']}-vpc")
     data["dns"].setdefault("domain", f"{data['name']}.internal.")
     data["gateway"].setdefault("staticAddresses", data["dns"]["enabled"])
-    from synth.config.rules import required_version
+    from .rules import required_version
 
     data["gke"].setdefault("minVersion", required_version(data)[0])
     return data

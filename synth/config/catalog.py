@@ -3,6 +3,8 @@ pinned images of each routing profile. Update here when Google publishes new zon
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 # Zones that offer TPU v6e (Cloud TPU "regions and zones" page).
 TPU_V6E_ZONES = frozenset(
     {
@@ -40,6 +42,7 @@ MACHINE_MEMORY_GI = {m: g for m, (_, g) in MACHINES.items() if m.startswith("ct6
 SERVER_DEFAULTS = {"ct6e-standard-1t": ("8", "40Gi"), "ct6e-standard-4t": ("40", "200Gi"), "ct6e-standard-8t": ("80", "400Gi")}
 
 
+@lru_cache(maxsize=None)
 def allocatable(machine: str) -> tuple[int, int]:
     """(millicores, MiB) a GKE Standard node of ``machine`` offers pods: capacity minus GKE's reservation for the
     kubelet and system daemons, minus the 100 MiB eviction threshold (GKE "Plan GKE Standard node sizes":

@@ -13,12 +13,11 @@ from typing import Any
 import jsonschema
 import yaml
 
-from synth.config import rules
-from synth.config.build import build, derive_defaults
-from synth.config.model import Fleet
-from synth.errors import ConfigError, UserError, format_path, quote
+from . import rules
+from .build import build, derive_defaults
+from .model import Fleet
+from ..errors import ConfigError, UserError, format_path, quote
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "fleet.schema.json"
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 32
 MAX_ALIASES = 64
@@ -27,7 +26,9 @@ MAX_NODES = 100_000
 
 @lru_cache(maxsize=1)
 def fleet_schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    from ..resources import schemas_dir
+
+    return json.loads((schemas_dir() / "fleet.schema.json").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)

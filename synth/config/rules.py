@@ -10,8 +10,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Callable
 
-from synth.config import catalog
-from synth.errors import ConfigError, quote
+from . import catalog
+from ..errors import ConfigError, quote
 
 
 @dataclass(frozen=True)

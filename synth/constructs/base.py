@@ -9,7 +9,7 @@ from typing import Any
 import cdk8s
 from constructs import Construct
 
-from synth.template import Cond, Conditions, ForEach, Template
+from ..template import Cond, Conditions, ForEach, Template
 
 
 @dataclass

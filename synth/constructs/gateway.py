@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from synth.constructs.base import ManifestChart, raw_object
-from synth.template import Equals, Truthy, ref, splice
+from .base import ManifestChart, raw_object
+from ..template import Equals, Truthy, ref, splice
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import cdk8s
 import cdk8s_plus_30 as kplus
 from constructs import Construct
 
-from synth.constructs.base import ManifestChart
+from .base import ManifestChart
 
 # Mount options for reading large, immutable safetensors once at start-up:
 # only-dir            mount just the model folder (faster listing, nothing else of the bucket is visible)

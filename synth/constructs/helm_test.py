@@ -6,11 +6,11 @@ import json
 
 from constructs import Construct
 
-from synth.config import catalog
+from ..config import catalog
 
-from synth.constructs.base import ManifestChart, raw_object
-from synth.constructs.network_policy import MODEL_CLIENT_LABEL
-from synth.template import Cond
+from .base import ManifestChart, raw_object
+from .network_policy import MODEL_CLIENT_LABEL
+from ..template import Cond
 
 CURL_IMAGE = catalog.CURL_IMAGE
 

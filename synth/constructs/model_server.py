@@ -8,12 +8,12 @@ import cdk8s
 import cdk8s_plus_30 as kplus
 from constructs import Construct
 
-from synth.config import catalog
+from ..config import catalog
 
-from synth.constructs.base import ManifestChart, drop, raw_object, set_
-from synth.constructs.dranet import DranetClaim
-from synth.constructs.gcs_fuse import GcsFuseModelVolume
-from synth.template import Cond, Not, splice
+from .base import ManifestChart, drop, raw_object, set_
+from .dranet import DranetClaim
+from .gcs_fuse import GcsFuseModelVolume
+from ..template import Cond, Not, splice
 
 PORT = catalog.MODEL_PORT
 XLA_CACHE = "/xla-cache"

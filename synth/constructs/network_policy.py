@@ -27,10 +27,10 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from synth.config import catalog
+from ..config import catalog
 
-from synth.constructs.base import ManifestChart, raw_object
-from synth.template import Cond, each, item
+from .base import ManifestChart, raw_object
+from ..template import Cond, each, item
 
 MODEL_CLIENT_LABEL = catalog.MODEL_CLIENT_LABEL
 # Managed Prometheus collectors on GKE Standard (prometheus-engine manifests/operator.yaml: DaemonSet collector).

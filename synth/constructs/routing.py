@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from synth.config import catalog
+from ..config import catalog
 
-from synth.constructs.base import ManifestChart, raw_object
-from synth.template import Cond, Equals, ForEach, Greater, item
+from .base import ManifestChart, raw_object
+from ..template import Cond, Equals, ForEach, Greater, item
 
 EXT_PROC_PORT = catalog.EXT_PROC_PORT
 HEALTH_PORT = catalog.HEALTH_PORT

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from synth.constructs.base import ManifestChart, raw_object
-from synth.template import Cond, splice
+from .base import ManifestChart, raw_object
+from ..template import Cond, splice
 
 
 class TpuComputeClass(Construct):

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from synth.constructs.base import ManifestChart, raw_object
-from synth.template import Cond, Equals
+from .base import ManifestChart, raw_object
+from ..template import Cond, Equals
 
 CHECK = r"""set -eu
 dest="gs://${BUCKET}/${MODEL_PATH}"

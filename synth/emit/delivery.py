@@ -3,8 +3,8 @@ Config Sync RootSync per cluster. Both point each cluster at its overlay. Plain 
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
-from synth.plan import Plan
+from ..config.model import Fleet
+from ..plan import Plan
 
 LABEL = "inference-fleet.dev"
 # Labels an operator puts on each Argo CD cluster Secret (none of Google's fleet syncers add them).
@@ -108,7 +108,7 @@ def root_sync(fleet: Fleet, cluster) -> dict:
 def infra_project(fleet: Fleet) -> dict:
     """The AppProject of the infra/ root: only the fleet's repository, the management cluster's Config Connector
     namespace, and exactly the Config Connector kinds the root holds."""
-    from synth.infra import infra_objects
+    from ..infra import infra_objects
 
     kinds = sorted({(o["apiVersion"].rpartition("/")[0], o["kind"]) for objs in infra_objects(fleet).values() for o in objs})
     meta = _metadata(fleet, fleet.delivery.argocd_namespace)

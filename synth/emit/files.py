@@ -8,9 +8,9 @@ import re
 
 import yaml
 
-from synth.config.model import Fleet
-from synth.plan import ChartPlan, Plan
-from synth.values import dump_value
+from ..config.model import Fleet
+from ..plan import ChartPlan, Plan
+from ..values import dump_value
 
 CHART_VERSION = "0.1.0"
 MANIFEST = ".inference-fleet-generated"
@@ -149,7 +149,7 @@ def overlay_files(plan: Plan, head: str) -> tuple[dict[str, str], dict[str, str]
 
 def drill_files(plan: Plan, head: str) -> dict[str, str]:
     """drill/<cluster>/: the failover drill's client pod for each serving cluster (`inference-fleet drill`)."""
-    from synth.report import drill_objects
+    from ..report import drill_objects
 
     files: dict[str, str] = {}
     for path, objs in drill_objects(plan.fleet).items():
@@ -163,7 +163,7 @@ def drill_files(plan: Plan, head: str) -> dict[str, str]:
 
 def infra_files(plan: Plan, head: str) -> dict[str, str]:
     """The infra/ Kustomize root: Config Connector objects for the management (Config Controller) cluster."""
-    from synth.infra import infra_objects
+    from ..infra import infra_objects
 
     files: dict[str, str] = {}
     resources = []
@@ -185,8 +185,8 @@ def all_files(plan: Plan, config_name: str) -> tuple[dict[str, bytes], dict[str,
         files.update(chart_files(chart, plan.fleet, head))
     generated, seeds = overlay_files(plan, head)
     files.update(generated)
-    from synth.emit.delivery import cluster_secrets_doc, delivery_objects
-    from synth.report import fleet_markdown
+    from .delivery import cluster_secrets_doc, delivery_objects
+    from ..report import fleet_markdown
 
     files["FLEET.md"] = fleet_markdown(plan.fleet, head)
     files.update(infra_files(plan, head))

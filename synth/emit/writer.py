@@ -16,8 +16,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from synth.emit.files import MANIFEST
-from synth.errors import UserError
+from .files import MANIFEST
+from ..errors import UserError
 
 JOURNAL = ".inference-fleet-journal"
 STAGING_PREFIX = ".inference-fleet-staging-"

@@ -7,8 +7,8 @@ of a node pool, CRDs on the target clusters, the Hugging Face token Secret) is i
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
-from synth.infra import addresses, clusters, dns, hub, identity, network, reservations, services, storage
+from ..config.model import Fleet
+from . import addresses, clusters, dns, hub, identity, network, reservations, services, storage
 
 # Output file (under infra/) → builder. Order is the order resources are listed in the kustomization.
 FILES = (

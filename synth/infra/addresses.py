@@ -6,8 +6,8 @@ addresses, so clients and Cloud DNS health checks can rely on fixed IPs."""
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
-from synth.infra.common import address_name, node_subnet, obj, ref
+from ..config.model import Fleet
+from .common import address_name, node_subnet, obj, ref
 
 API = "compute.cnrm.cloud.google.com/v1beta1"
 

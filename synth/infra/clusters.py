@@ -14,8 +14,8 @@ system pods; the TPU nodes are tainted and hold only model servers."""
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
-from synth.infra.common import ABANDON, network_name, node_subnet, obj, ref
+from ..config.model import Fleet
+from .common import ABANDON, network_name, node_subnet, obj, ref
 
 API = "container.cnrm.cloud.google.com/v1beta1"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
+from ..config.model import Fleet
 
 PROJECT_ANNOTATION = "cnrm.cloud.google.com/project-id"
 # Keep the GCP resource when its object is deleted: clusters, the VPC, buckets of weights and enabled APIs outlive a

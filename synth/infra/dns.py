@@ -21,8 +21,8 @@ https://cloud.google.com/dns/docs/zones/manage-routing-policies):
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
-from synth.infra.common import address_name, network_name, obj, project_ref, ref
+from ..config.model import Fleet
+from .common import address_name, network_name, obj, project_ref, ref
 
 API = "dns.cnrm.cloud.google.com/v1beta1"
 

@@ -8,8 +8,8 @@ singletons of the project: one fleet of this tool per project."""
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
-from synth.infra.common import obj, project_ref, ref
+from ..config.model import Fleet
+from .common import obj, project_ref, ref
 
 API = "gkehub.cnrm.cloud.google.com/v1beta1"
 

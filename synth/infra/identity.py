@@ -11,8 +11,8 @@ Workloads get no Google service account: their Kubernetes service accounts are g
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
-from synth.infra.common import obj, project_ref
+from ..config.model import Fleet
+from .common import obj, project_ref
 
 IAM = "iam.cnrm.cloud.google.com/v1beta1"
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/autoscaling.metricsWriter")

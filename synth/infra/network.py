@@ -12,9 +12,9 @@ The NetworkPolicies in each cluster admit the same sources to the pods (Dataplan
 
 from __future__ import annotations
 
-from synth.config import catalog
-from synth.config.model import Fleet
-from synth.infra.common import ABANDON, network_name, node_subnet, obj, proxy_subnet, ref
+from ..config import catalog
+from ..config.model import Fleet
+from .common import ABANDON, network_name, node_subnet, obj, proxy_subnet, ref
 
 API = "compute.cnrm.cloud.google.com/v1beta1"
 BACKEND_PORTS = [str(catalog.MODEL_PORT), str(catalog.EXT_PROC_PORT), str(catalog.HEALTH_PORT)]

@@ -5,8 +5,8 @@ machines for a given project is decided by Google when the object is applied."""
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
-from synth.infra.common import obj
+from ..config.model import Fleet
+from .common import obj
 
 API = "compute.cnrm.cloud.google.com/v1beta1"
 

@@ -7,8 +7,8 @@ is left out: it is not available to multi-cluster gateways and nothing here uses
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
-from synth.infra.common import ABANDON, obj, project_ref
+from ..config.model import Fleet
+from .common import ABANDON, obj, project_ref
 
 APIS = (
     "autoscaling.googleapis.com",  # the custom metrics CUSTOM_METRICS balancing reads

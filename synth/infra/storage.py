@@ -10,8 +10,8 @@ Workload Identity principals of Kubernetes service accounts, no Google service a
 
 from __future__ import annotations
 
-from synth.config.model import Fleet, GcsSource
-from synth.infra.common import ABANDON, kube_name, obj
+from ..config.model import Fleet, GcsSource
+from .common import ABANDON, kube_name, obj
 
 API = "storage.cnrm.cloud.google.com/v1beta1"
 IAM = "iam.cnrm.cloud.google.com/v1beta1"

@@ -3,12 +3,12 @@ pictures of the topology. All derived from the same ``Fleet`` the manifests come
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
-from synth.report.capacity import failover, front_end_failover, region_capacity, upgrade_rows
-from synth.report.drill import drill_lines, drill_objects
-from synth.report.plan import plan_lines
-from synth.report.runbook import runbook
-from synth.report.topology import dot, mermaid
+from ..config.model import Fleet
+from .capacity import failover, front_end_failover, region_capacity, upgrade_rows
+from .drill import drill_lines, drill_objects
+from .plan import plan_lines
+from .runbook import runbook
+from .topology import dot, mermaid
 
 __all__ = ["dot", "drill_lines", "drill_objects", "failover", "fleet_markdown", "front_end_failover", "mermaid",
            "plan_lines", "region_capacity", "runbook", "upgrade_rows"]

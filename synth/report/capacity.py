@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from synth.config.model import Cluster, Fleet, Rollout
+from ..config.model import Cluster, Fleet, Rollout
 
 # Approximate locations of regions that offer TPU v6e, to order failover targets nearest first.
 REGION_COORDS = {

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 
-from synth.config.catalog import CURL_IMAGE, MODEL_CLIENT_LABEL
-from synth.config.model import Fleet
-from synth.report.capacity import failover, front_end_failover
-from synth.report.runbook import context
+from ..config.catalog import CURL_IMAGE, MODEL_CLIENT_LABEL
+from ..config.model import Fleet
+from .capacity import failover, front_end_failover
+from .runbook import context
 
 CLIENT = "drill-client"
 REQUESTS = 10

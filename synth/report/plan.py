@@ -3,8 +3,8 @@ region's backends, its front end or its pods (during an upgrade) go away, and th
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
-from synth.report.capacity import (
+from ..config.model import Fleet
+from .capacity import (
     FailoverRow,
     failover,
     front_end_failover,
@@ -13,7 +13,7 @@ from synth.report.capacity import (
     rollout_of,
     upgrade_rows,
 )
-from synth.report.runbook import runbook
+from .runbook import runbook
 
 
 def table(header: list[str], rows: list[list[str]], markdown: bool) -> list[str]:

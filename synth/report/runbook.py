@@ -4,8 +4,8 @@ ComputeClass, Secret names); shell variables are only values the operator alone 
 
 from __future__ import annotations
 
-from synth.config.model import Fleet, HuggingFaceSource
-from synth.report.capacity import max_replicas, rollout_of
+from ..config.model import Fleet, HuggingFaceSource
+from .capacity import max_replicas, rollout_of
 
 # Roles Config Connector's service account needs to manage everything in infra/ (clusters, network, buckets and
 # their IAM, service accounts and project IAM grants, fleet features, DNS).

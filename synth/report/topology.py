@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synth.config.model import Fleet
+from ..config.model import Fleet
 
 
 def mermaid(fleet: Fleet) -> str:

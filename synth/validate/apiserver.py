@@ -12,8 +12,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from synth.validate.problems import Problem, at_cluster, iter_objects, labels, matches, oid, pod_specs
-from synth.validate.view import FleetView
+from .problems import Problem, at_cluster, iter_objects, labels, matches, oid, pod_specs
+from .view import FleetView
 
 RULES = {
     "api-containers": "container names are unique DNS-1123 labels, images are set, only init containers set restartPolicy (validateContainers, validateInitContainers)",
@@ -522,11 +522,14 @@ class _Checker:
 def cluster_checks(docs) -> list[Problem]:
     c = _Checker()
     objs = list(iter_objects(docs))
-    templates = [t for _, o in objs if o.get("kind") in ("Deployment", "Job", "StatefulSet", "DaemonSet")
-                 for t in [(o.get("spec") or {}).get("template") or {}]]
+    templates: dict[str, list[dict]] = {}
+    for _, o in objs:
+        if o.get("kind") in ("Deployment", "Job", "StatefulSet", "DaemonSet"):
+            templates.setdefault((o.get("metadata") or {}).get("namespace", ""), []).append((o.get("spec") or {}).get("template") or {})
     for f, o, meta, pod, prefix in pod_specs(objs):
         c.pod(f, o, meta, pod, prefix)
-    handlers = {"Service": lambda f, o: c.service(f, o, templates), "NetworkPolicy": c.network_policy,
+    handlers = {"Service": lambda f, o: c.service(f, o, templates.get((o.get("metadata") or {}).get("namespace", ""), [])),
+                "NetworkPolicy": c.network_policy,
                 "Deployment": c.deployment, "Job": c.job, "PodDisruptionBudget": c.pdb, "HorizontalPodAutoscaler": c.hpa,
                 "ResourceClaimTemplate": c.claim_template, "Role": c.rbac, "RoleBinding": c.rbac, "ConfigMap": c.config_map}
     for f, o in objs:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from synth.errors import UserError
-from synth.validate.engine import Problem, Validator, format_problem
+from ..errors import UserError
+from .engine import Problem, Validator, format_problem
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SUFFIXES = {".yaml", ".yml", ".json"}
@@ -49,7 +49,7 @@ def load_docs(path: Path, label: str | None = None) -> list[tuple[str, object]]:
 
 
 def kustomize(overlay: Path) -> list[tuple[str, object]]:
-    from synth.tools import which
+    from ..tools import which
 
     kubectl = which("kubectl")
     if kubectl is None:
@@ -96,7 +96,7 @@ def collect(paths: list[str], overlays: str | None, infra: str | None = None) ->
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from synth.validate.schemas import supported_version
+    from .schemas import supported_version
 
     k8s = supported_version(args.kubernetes_version)
     clusters = collect(args.paths, args.overlays, getattr(args, "infra", None))
@@ -108,7 +108,7 @@ def run_validate(args: argparse.Namespace) -> int:
                 problems.append(Problem(file, "?", "", "yaml", doc["__error__"], cluster))
         clusters[cluster] = [(f, d) for f, d in docs if not (isinstance(d, dict) and "__error__" in d)]
     problems += validator.validate_fleet(clusters)
-    from synth.validate.engine import save_verdicts
+    from .engine import save_verdicts
 
     save_verdicts()
     stats = validator.stats

@@ -15,9 +15,9 @@ from typing import Any
 
 import celpy
 
-from synth.errors import format_path
-from synth.validate.problems import Problem, at_cluster, format_problem, is_infra, iter_objects  # noqa: F401 - re-exported
-from synth.validate.schemas import schema_for
+from ..errors import format_path
+from .problems import Problem, at_cluster, format_problem, is_infra, iter_objects  # noqa: F401 - re-exported
+from .schemas import schema_for
 
 
 @dataclass
@@ -51,7 +51,7 @@ def _env() -> celpy.Environment:
     if not _ENV_HOLDER:
         from celpy.celparser import CELParser
 
-        from synth.validate.schemas import cache_dir
+        from .schemas import cache_dir
 
         if CELParser.CEL_PARSER is None:
             import lark
@@ -101,7 +101,7 @@ _LOADED: list[int] = []  # number of verdicts read from disk (empty until loaded
 
 
 def _verdict_file() -> Path:
-    from synth.validate.schemas import cache_dir
+    from .schemas import cache_dir
 
     return cache_dir() / "cel" / f"verdicts-cel-python-{_CELPY_VERSION}.json"
 
@@ -239,8 +239,8 @@ class Validator:
         """Everything each cluster receives (``clusters``: name → (file, object)). Config Connector objects, in
         whatever input they come, are the management cluster's: they form the fleet's infra (node pools,
         subnets, addresses) that the behaviour rules read, and are checked by the infra rules."""
-        from synth.validate import registry
-        from synth.validate.view import FleetView
+        from . import registry
+        from .view import FleetView
 
         problems: list[Problem] = []
         everything: dict[str, list[tuple[str, dict]]] = {}

@@ -6,10 +6,10 @@ validation input holds Config Connector objects (the infra root)."""
 
 from __future__ import annotations
 
-from synth.config import catalog
-from synth.validate.behaviour.limits import gateway_regions
-from synth.validate.problems import Problem, annotations, iter_objects, labels, name, namespace, oid, pod_specs
-from synth.validate.view import FleetView
+from ..config import catalog
+from .behaviour.limits import gateway_regions
+from .problems import Problem, annotations, iter_objects, labels, name, namespace, oid, pod_specs
+from .view import FleetView
 
 RULES = {
     "kcc-refs": "every Config Connector reference by name (networkRef, subnetworkRef, clusterRef, configMembershipRef, resourceRef, routerRef, serviceAccountRef, serviceIdentityRef, managedZoneRef, ipAddressRef) resolves",

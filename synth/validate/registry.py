@@ -4,10 +4,10 @@ tests/cases/validate/invalid/ that fails for it."""
 
 from __future__ import annotations
 
-from synth.validate import apiserver, infra_rules, rules, security
-from synth.validate.behaviour import limits, metrics, reachability, scheduling, upgrade
-from synth.validate.problems import Problem
-from synth.validate.view import FleetView
+from . import apiserver, infra_rules, rules, security
+from .behaviour import limits, metrics, reachability, scheduling, upgrade
+from .problems import Problem
+from .view import FleetView
 
 ENGINE_RULES = {
     "schema": "the object matches its kind's schema (built-in: Kubernetes 1.34 strict; custom: pinned CRD + supplements)",

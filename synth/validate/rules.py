@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from synth.validate.problems import Problem, at_cluster, iter_objects
-from synth.validate.view import FleetView
+from .problems import Problem, at_cluster, iter_objects
+from .view import FleetView
 
 RULES = {
     "name-dns1035": "Service names are DNS-1035 labels",

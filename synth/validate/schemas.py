@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,20 +21,37 @@ import jsonschema_rs
 import yaml
 from referencing import Registry, Resource
 
-from synth.errors import UserError
+from ..errors import UserError
 
-REPO = Path(__file__).resolve().parents[2]
-SCHEMAS = REPO / "schemas"
 CONVERTER_VERSION = "3"
+RAW_GITHUB = "https://raw.githubusercontent.com/"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def mirror_dir() -> Path:
-    return Path(os.environ.get("INFERENCE_FLEET_CRD_MIRROR", REPO.parent / "shared" / "crds"))
+def schemas_root() -> Path:
+    from ..resources import schemas_dir
+
+    return schemas_dir()
+
+
+def mirror_dir() -> Path | None:
+    from ..resources import mirror_dir as find
+
+    return find()
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("INFERENCE_FLEET_CACHE", REPO / ".cache"))
+    from ..resources import cache_dir as find
+
+    return find()
+
+
+def source_url(source: dict) -> str:
+    """The pinned URL, through ``INFERENCE_FLEET_CRD_BASE_URL`` when set (a mirror of raw.githubusercontent.com)."""
+    base = os.environ.get("INFERENCE_FLEET_CRD_BASE_URL")
+    if base and source["url"].startswith(RAW_GITHUB):
+        return base.rstrip("/") + "/" + source["url"][len(RAW_GITHUB):]
+    return source["url"]
 
 
 @dataclass(frozen=True)
@@ -46,27 +64,35 @@ class KindSchema:
 
 @lru_cache(maxsize=1)
 def crd_sources() -> dict[tuple[str, str, str], dict]:
-    data = json.loads((SCHEMAS / "crds.json").read_text(encoding="utf-8"))
+    data = json.loads((schemas_root() / "crds.json").read_text(encoding="utf-8"))
     return {(s["group"], s["version"], s["kind"]): s for s in data["sources"]}
 
 
 def _crd_text(source: dict) -> bytes:
-    mirror = mirror_dir() / source["mirror"]
+    folder = mirror_dir()
+    mirror = folder / source["mirror"] if folder is not None else None
     cached = cache_dir() / "crds" / f"{source['sha256']}.yaml"
     for candidate in (mirror, cached):
-        if candidate.is_file():
+        if candidate is not None and candidate.is_file():
             data = candidate.read_bytes()
             if hashlib.sha256(data).hexdigest() != source["sha256"]:
-                raise UserError(f"{candidate}: sha256 differs from the pin in schemas/crds.json ({source['kind']} {source['tag']})")
+                raise UserError(f"{candidate}: sha256 differs from the pin in schemas/crds.json ({source['kind']} {source['tag']}); "
+                                "the file is not the pinned CRD")
             return data
+    url = source_url(source)
+    where = f"not in {folder}" if folder is not None else "no CRD mirror (INFERENCE_FLEET_CRD_MIRROR)"
     try:
-        with urllib.request.urlopen(source["url"], timeout=30) as resp:  # noqa: S310 - pinned https URL
+        with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - pinned URL (or its configured mirror)
             data = resp.read()
-    except OSError as exc:
-        raise UserError(f"no CRD for {source['kind']}: not in {mirror_dir()} and {source['url']} could not be fetched ({exc}); "
-                        "set INFERENCE_FLEET_CRD_MIRROR to a folder with the pinned CRDs") from None
+    except urllib.error.HTTPError as exc:
+        raise UserError(f"no CRD for {source['kind']}: {where}, and {url} answered HTTP {exc.code}; set INFERENCE_FLEET_CRD_MIRROR "
+                        "to a folder with the pinned CRDs") from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise UserError(f"no CRD for {source['kind']}: {where}, and {url} could not be fetched ({reason}); set "
+                        "INFERENCE_FLEET_CRD_MIRROR to a folder with the pinned CRDs") from None
     if hashlib.sha256(data).hexdigest() != source["sha256"]:
-        raise UserError(f"{source['url']}: sha256 differs from the pin in schemas/crds.json")
+        raise UserError(f"{url}: sha256 differs from the pin in schemas/crds.json ({source['kind']} {source['tag']}); refusing it")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_bytes(data)
@@ -147,7 +173,7 @@ OBJECT_META = {
 
 
 def _apply_supplement(schema: dict, rel: str) -> dict:
-    sup = json.loads((SCHEMAS / rel).read_text(encoding="utf-8"))
+    sup = json.loads((schemas_root() / rel).read_text(encoding="utf-8"))
     if "schema" in sup:
         return sup["schema"]
     node = schema

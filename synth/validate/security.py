@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from synth.config.catalog import image_pin_problem
-from synth.validate.problems import Problem, at_cluster, pod_specs
-from synth.validate.view import FleetView
+from ..config.catalog import image_pin_problem
+from .problems import Problem, at_cluster, pod_specs
+from .view import FleetView
 
 RULES = {
     "no-secrets": "no Secrets or secret material; Secret references only for the weights loader's Hugging Face token",
@@ -104,11 +104,13 @@ def security_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
                     bad(f, o, f"{cp}.env[{e}]", "no-secrets", "no Secret references: use Workload Identity")
         if o.get("kind") != "Pod" or "helm.sh/hook" not in ((o.get("metadata") or {}).get("annotations") or {}):
             networked.append((f, o, labels, prefix))
+    by_ns: dict = {}
+    for p in policies:
+        by_ns.setdefault((p.get("metadata") or {}).get("namespace"), []).append(p)
     for f, o, labels, prefix in networked:
         covered = any("Ingress" in ((p.get("spec") or {}).get("policyTypes") or [])
-                      and (p.get("metadata") or {}).get("namespace") == (o.get("metadata") or {}).get("namespace")
                       and all(labels.get(k) == v for k, v in (((p.get("spec") or {}).get("podSelector") or {}).get("matchLabels") or {}).items())
-                      for p in policies)
+                      for p in by_ns.get((o.get("metadata") or {}).get("namespace"), []))
         if not covered:
             where = "metadata.labels" if prefix == "spec" else "spec.template.metadata.labels"
             bad(f, o, where, "network-policy",

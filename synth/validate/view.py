@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from synth.validate.problems import is_infra, iter_objects, name, namespace
+from .problems import is_infra, iter_objects, name, namespace
 
 Docs = list[tuple[str, dict]]
 

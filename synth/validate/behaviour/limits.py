@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from synth.validate.problems import Problem, iter_objects, labels, matches, name, namespace, oid
-from synth.validate.view import FleetView
+from ..problems import Problem, iter_objects, labels, matches, name, namespace, oid
+from ..view import FleetView
 
 RULES = {
     "neg-budget": "NEGs per imported pool (exporting clusters x zones x target ports) stay within 50 per backend service",
@@ -24,13 +24,13 @@ NEG_LIMIT = 50
 DEFAULT_ZONES = 3  # a region's zones when nothing narrows them
 
 
-def _pool_zones(docs, pool: dict) -> int:
+def _pool_zones(classes: dict, workloads: dict, pool: dict) -> int:
+    """Zones the pool's pods may run in (``classes``: ComputeClass by name; ``workloads``: namespace → Deployments)."""
     sel = ((pool.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    classes = {name(o): o for _, o in iter_objects(docs) if o.get("kind") == "ComputeClass"}
     zones: set[str] = set()
-    for _, o in iter_objects(docs):
+    for o in workloads.get(namespace(pool), []):
         t = (o.get("spec") or {}).get("template") or {}
-        if o.get("kind") not in ("Deployment", "StatefulSet") or namespace(o) != namespace(pool) or not matches(sel, labels(t)):
+        if not matches(sel, labels(t)):
             continue
         ns = (t.get("spec") or {}).get("nodeSelector") or {}
         if "topology.kubernetes.io/zone" in ns:
@@ -65,9 +65,14 @@ def check(view: FleetView) -> list[Problem]:
     problems: list[Problem] = []
     budget: dict[tuple[str, str], list] = {}
     for cluster, docs in view.clusters.items():
+        classes = {name(o): o for _, o in iter_objects(docs) if o.get("kind") == "ComputeClass"}
+        workloads: dict[str, list[dict]] = {}
+        for _, o in iter_objects(docs):
+            if o.get("kind") in ("Deployment", "StatefulSet"):
+                workloads.setdefault(namespace(o), []).append(o)
         for f, pool in iter_objects(docs):
             if pool.get("kind") == "InferencePool":
-                negs = _pool_zones(docs, pool) * max(1, len((pool.get("spec") or {}).get("targetPorts") or []))
+                negs = _pool_zones(classes, workloads, pool) * max(1, len((pool.get("spec") or {}).get("targetPorts") or []))
                 budget.setdefault((namespace(pool), name(pool)), []).append((cluster, f, pool, negs))
     for (ns, pool_name), rows in budget.items():
         total = sum(r[3] for r in rows)

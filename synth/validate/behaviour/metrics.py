@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-from synth.validate.problems import Problem, iter_objects, labels, matches, name, namespace, oid
-from synth.validate.view import FleetView
+from ..problems import Problem, iter_objects, labels, matches, name, namespace, oid
+from ..view import FleetView
 
 RULES = {
     "metrics-export": "every gke.named_metrics.X a GCPBackendPolicy balances on is exported as X by an AutoscalingMetric in every serving cluster, selecting the pool's pods on a declared port",
@@ -49,14 +49,20 @@ def _templates(docs) -> list[tuple[dict, dict]]:
             if o.get("kind") in ("Deployment", "StatefulSet", "DaemonSet", "Job")]
 
 
-def _exported_by(docs, ns: str, targets: list[dict], metric_name: str) -> bool:
+def _metrics_by_namespace(docs) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for _, am in iter_objects(docs):
+        if am.get("kind") == "AutoscalingMetric":
+            out.setdefault(namespace(am), []).append(am)
+    return out
+
+
+def _exported_by(metrics: dict[str, list[dict]], ns: str, targets: list[dict], metric_name: str) -> bool:
     """Some AutoscalingMetric of ``ns`` exports ``metric_name`` selecting every pod template in ``targets`` on a port
     they declare."""
     if not targets:
         return False
-    for _, am in iter_objects(docs):
-        if am.get("kind") != "AutoscalingMetric" or namespace(am) != ns:
-            continue
+    for am in metrics.get(ns, []):
         for exported, selector, port in _exports(am):
             if exported == metric_name and all(matches(selector, labels(t)) and _declares(t, port) for t in targets):
                 return True
@@ -70,6 +76,8 @@ def check(view: FleetView) -> list[Problem]:
         for f, o in iter_objects(docs):
             if o.get("kind") == "InferencePool":
                 pools.setdefault((namespace(o), name(o)), []).append((cluster, f, o))
+    templates_of = {cluster: _templates(docs) for cluster, docs in view.clusters.items()}
+    metrics_of = {cluster: _metrics_by_namespace(docs) for cluster, docs in view.clusters.items()}
     for cluster, docs in view.clusters.items():
         for f, policy in iter_objects(docs):
             if policy.get("kind") != "GCPBackendPolicy":
@@ -80,16 +88,15 @@ def check(view: FleetView) -> list[Problem]:
                       if str(m.get("name", "")).startswith(PREFIX)]
             for metric_name in wanted:
                 for serving, pf, pool in pools.get((namespace(policy), target.get("name")), []):
-                    sdocs = view.clusters[serving]
                     sel = ((pool.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-                    targets = [t for o, t in _templates(sdocs) if namespace(o) == namespace(pool) and matches(sel, labels(t))]
-                    if not _exported_by(sdocs, namespace(pool), targets, metric_name):
+                    targets = [t for o, t in templates_of[serving] if namespace(o) == namespace(pool) and matches(sel, labels(t))]
+                    if not _exported_by(metrics_of[serving], namespace(pool), targets, metric_name):
                         problems.append(Problem(pf, oid(pool), "", "metrics-export",
                                                 f"{oid(policy)} (in {cluster}) balances on {PREFIX}{metric_name}, but no AutoscalingMetric "
                                                 f"here exports {metric_name} for this pool's pods on a port they declare: the load "
                                                 "balancer gets no signal from this region", serving))
     for cluster, docs in view.clusters.items():
-        templates = _templates(docs)
+        templates = templates_of[cluster]
         monitors = [o for _, o in iter_objects(docs) if o.get("kind") == "PodMonitoring"]
         for f, hpa in iter_objects(docs):
             if hpa.get("kind") != "HorizontalPodAutoscaler":
@@ -115,7 +122,7 @@ def check(view: FleetView) -> list[Problem]:
                         problems.append(Problem(f, oid(hpa), at, "metrics-hpa-source",
                                                 f"{metric} comes from Managed Prometheus, but no PodMonitoring scrapes "
                                                 f"{ref.get('name')}'s pods on a port they declare", cluster))
-                elif not _exported_by(docs, namespace(hpa), [target], metric):
+                elif not _exported_by(metrics_of[cluster], namespace(hpa), [target], metric):
                     problems.append(Problem(f, oid(hpa), at, "metrics-hpa-source",
                                             f"no AutoscalingMetric exports {metric} for {ref.get('name')}'s pods", cluster))
     return problems

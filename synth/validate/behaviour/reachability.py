@@ -38,9 +38,9 @@ from pathlib import Path
 
 import yaml
 
-from synth.config import catalog
-from synth.validate.problems import Problem, iter_objects, labels, matches, name, namespace, pod_specs
-from synth.validate.view import FleetView
+from ...config import catalog
+from ..problems import Problem, iter_objects, labels, matches, name, namespace, pod_specs
+from ..view import FleetView
 
 RULES = {
     "reachability-required": "every path the architecture needs is admitted (health checks, proxy-only subnets, picker, metrics scrapers), evaluated by network-config-analyzer",
@@ -162,11 +162,15 @@ class _Requirements:
                                           "spec": {"podSelector": {"matchLabels": lbls}, "policyTypes": ["Ingress"]}})
 
 
-def _peers(docs) -> list[dict]:
+UNDER = "namespace-under-analysis"  # the analysed namespace's name inside NCA (equal namespaces share a verdict)
+ELSEWHERE = "another-namespace"
+
+
+def _peers() -> list[dict]:
     """Namespaces (with the label the API server adds) and the stand-in pods connections are asked about."""
-    ours = sorted({namespace(o) for _, o in iter_objects(docs) if namespace(o)})
+    ours = [UNDER]
     out = []
-    for ns in sorted(set(ours) | {GMP[0], *AGENT_NAMESPACES, "elsewhere"}):
+    for ns in sorted(set(ours) | {GMP[0], *AGENT_NAMESPACES, ELSEWHERE}):
         out.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}})
 
     def pod(pod_name: str, ns: str, lbls: dict) -> dict:
@@ -176,7 +180,7 @@ def _peers(docs) -> list[dict]:
     out.append(pod("prometheus-collector", GMP[0], GMP[1]))
     for ns in AGENT_NAMESPACES:
         out.append(pod("metrics-agent", ns, {"k8s-app": "metrics-agent"}))
-    out.append(pod("any-pod", "elsewhere", {"app": "anything"}))
+    out.append(pod("any-pod", ELSEWHERE, {"app": "anything"}))
     for ns in ours:
         out.append(pod("any-neighbour", ns, {"app": "anything"}))
         out.append(pod("model-client", ns, {CLIENT_LABEL: "true"}))
@@ -292,7 +296,7 @@ def _analyse(resources: list[dict], emitted: list[dict], must: list[dict], may: 
 
 
 def _cache_file() -> Path:
-    from synth.validate.schemas import cache_dir
+    from ..schemas import cache_dir
 
     try:
         from importlib.metadata import version
@@ -327,6 +331,16 @@ def _cached(key: str, compute) -> dict:
     return _VERDICTS[key]
 
 
+def _pod_stand_in(pod_name: str, o: dict) -> dict:
+    """A pod with the workload's labels and container ports, nothing else."""
+    t = o if o.get("kind") == "Pod" else (o.get("spec") or {}).get("template") or {}
+    ports = [[{k: p[k] for k in ("name", "containerPort", "protocol") if k in p} for p in c.get("ports") or []]
+             for c in (t.get("spec") or {}).get("containers") or []]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod_name, "namespace": namespace(o), "labels": labels(t)},
+            "spec": {"containers": [{"name": f"c{i}", "image": "stand-in", **({"ports": p} if p else {})}
+                                    for i, p in enumerate(ports)] or [{"name": "c0", "image": "stand-in"}]}}
+
+
 def _pod_owner(peer: str, docs) -> tuple[str, str]:
     """NCA names a workload's pod ``namespace/<workload>-<n>``: map it back to the object."""
     ns, _, pod_name = peer.partition("/")
@@ -350,36 +364,62 @@ def check(view: FleetView) -> list[Problem]:
                                     "ComputeSubnetworks), so the paths from them cannot be checked: validate with --infra "
                                     "or --overlays DIR beside infra/", cluster))
             continue
-        req = _Requirements(docs, proxies)
-        req.build()
-        resources = _peers(docs) + [copy.deepcopy(p) for p in pods]
-        must, may = list(req.must.values()), list(req.may.values())
-        key = hashlib.sha256(json.dumps([resources, policies, must, may], sort_keys=True).encode()).hexdigest()
-        try:
-            verdict = _cached(key, lambda: _analyse(resources, policies, must, may))
-        except Exception as exc:  # noqa: BLE001 - NCA refuses malformed policies with several exception types
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            problems.append(Problem("", f"cluster/{cluster}", "", "reachability-required",
-                                    f"network-config-analyzer cannot evaluate this cluster's NetworkPolicies ({detail}); "
-                                    "fix the problems reported for them", cluster))
-            continue
-        seen: set = set()
-        for src, dst, conns in verdict["blocked"]:
-            for peer in dst.split(", "):
-                f, obj = _pod_owner(peer, docs)
-                p = Problem(f, obj, "", "reachability-required",
-                            f"the NetworkPolicies do not admit {conns} from {_readable(src)}, a path the "
-                            "architecture needs; admit it in the policy that selects these pods", cluster)
-                if p not in seen:
-                    seen.add(p)
-                    problems.append(p)
-        for src, dst, conns in verdict["exposed"]:
-            for peer in dst.split(", "):
-                f, obj = _pod_owner(peer, docs)
-                p = Problem(f, obj, "", "reachability-exposed",
-                            f"accepts {conns} from {_readable(src)}, which no path of the architecture needs; "
-                            "narrow the NetworkPolicy that selects these pods", cluster)
-                if p not in seen:
-                    seen.add(p)
-                    problems.append(p)
+        by_ns: dict[str, list] = {}
+        for f, o in iter_objects(docs):
+            by_ns.setdefault(namespace(o), []).append((f, o))
+        for ns in sorted({namespace(o) for o in pods}):
+            problems += _check_namespace(cluster, by_ns[ns], ns, proxies)
+    return problems
+
+
+def _rename(value, ns: str):
+    """``value`` with the namespace's name replaced by a fixed one (as a whole JSON string only)."""
+    return json.loads(json.dumps(value).replace(json.dumps(ns), json.dumps(UNDER)))
+
+
+def _check_namespace(cluster: str, docs, ns: str, proxies: list[str]) -> list[Problem]:
+    """One namespace's pods against its policies; other namespaces appear as stand-ins (policies are namespaced, so
+    this is exact for every path but one naming a specific other namespace of ours)."""
+    problems: list[Problem] = []
+    pods, policies = _workloads(docs)
+    req = _Requirements(docs, proxies)
+    req.build()
+    # Only what connectivity depends on reaches NCA (labels, container ports, policy specs), under stable names: the
+    # clusters of a fleet then share one verdict.
+    owners = sorted(pods, key=lambda o: (o.get("kind", ""), name(o)))
+    stand_ins = [_pod_stand_in(f"workload-{i}", o) for i, o in enumerate(owners)]
+    resources = _peers() + _rename(stand_ins, ns)
+    policies = _rename([{"apiVersion": p.get("apiVersion"), "kind": "NetworkPolicy",
+                         "metadata": {"name": f"policy-{i}", "namespace": namespace(p)}, "spec": p.get("spec") or {}}
+                        for i, p in enumerate(sorted(policies, key=name))], ns)
+    must, may = _rename(list(req.must.values()), ns), _rename(list(req.may.values()), ns)
+    key = hashlib.sha256(json.dumps([resources, policies, must, may], sort_keys=True).encode()).hexdigest()
+    try:
+        verdict = _cached(key, lambda: _analyse(resources, policies, must, may))
+    except Exception as exc:  # noqa: BLE001 - NCA refuses malformed policies with several exception types
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return [Problem("", f"cluster/{cluster}", "", "reachability-required",
+                        f"network-config-analyzer cannot evaluate the NetworkPolicies of namespace {ns} ({detail}); "
+                        "fix the problems reported for them", cluster)]
+    text = re.sub(UNDER + r"/workload-(\d+)", lambda m: f"{ns}/{name(owners[int(m.group(1))])}", json.dumps(verdict))
+    verdict = json.loads(text.replace(UNDER + "/", ns + "/").replace(f"pods of {UNDER}", f"pods of {ns}"))
+    seen: set = set()
+    for src, dst, conns in verdict["blocked"]:
+        for peer in dst.split(", "):
+            f, obj = _pod_owner(peer, docs)
+            p = Problem(f, obj, "", "reachability-required",
+                        f"the NetworkPolicies do not admit {conns} from {_readable(src)}, a path the "
+                        "architecture needs; admit it in the policy that selects these pods", cluster)
+            if p not in seen:
+                seen.add(p)
+                problems.append(p)
+    for src, dst, conns in verdict["exposed"]:
+        for peer in dst.split(", "):
+            f, obj = _pod_owner(peer, docs)
+            p = Problem(f, obj, "", "reachability-exposed",
+                        f"accepts {conns} from {_readable(src)}, which no path of the architecture needs; "
+                        "narrow the NetworkPolicy that selects these pods", cluster)
+            if p not in seen:
+                seen.add(p)
+                problems.append(p)
     return problems

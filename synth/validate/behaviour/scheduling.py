@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from synth.config import catalog
-from synth.validate.apiserver import quantity
-from synth.validate.behaviour.upgrade import replicas_of, rollout
-from synth.validate.problems import Problem, annotations, iter_objects, name, namespace, oid
-from synth.validate.view import FleetView
+from ...config import catalog
+from ..apiserver import quantity
+from .upgrade import replicas_of, rollout
+from ..problems import Problem, annotations, iter_objects, name, namespace, oid
+from ..view import FleetView
 
 RULES = {
     "scheduling": "every pod fits a node pool of its cluster: node selectors, taints, requests (with GKE's injected sidecars) against allocatable, TPU chips, DRA DeviceClasses",
@@ -100,7 +100,7 @@ def _requests(c: dict) -> tuple[int, int, float, int]:
     return _milli(pick("cpu")), _mib(pick("memory")), _gib(pick("ephemeral-storage")), int(quantity(pick("google.com/tpu")) or 0)
 
 
-def _pod_need(f: str, o: dict, meta: dict, pod: dict, docs, count: int) -> Need:
+def _pod_need(f: str, o: dict, meta: dict, pod: dict, claim_templates: dict, count: int) -> Need:
     regular = [_requests(c) for c in pod.get("containers") or []]
     sidecars = [_requests(c) for c in pod.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
     inits = [_requests(c) for c in pod.get("initContainers") or [] if c.get("restartPolicy") != "Always"]
@@ -112,10 +112,9 @@ def _pod_need(f: str, o: dict, meta: dict, pod: dict, docs, count: int) -> Need:
     side = [sum(x[i] for x in sidecars) for i in range(4)]
     steady = [sum(x[i] for x in regular) + side[i] for i in range(4)]
     peak = [max([steady[i]] + [x[i] + side[i] for x in inits]) for i in range(4)]
-    templates = {name(t): t for _, t in iter_objects(docs) if t.get("kind") == "ResourceClaimTemplate" and namespace(t) == namespace(o)}
     dra = set()
     for claim in pod.get("resourceClaims") or []:
-        t = templates.get(claim.get("resourceClaimTemplateName"))
+        t = claim_templates.get((namespace(o), claim.get("resourceClaimTemplateName")))
         for r in (((t or {}).get("spec") or {}).get("spec") or {}).get("devices", {}).get("requests") or []:
             dra.add((r.get("exactly") or {}).get("deviceClassName"))
     return Need(f, oid(o), o.get("kind", ""), pod.get("nodeSelector") or {}, pod.get("tolerations") or [],
@@ -125,6 +124,7 @@ def _pod_need(f: str, o: dict, meta: dict, pod: dict, docs, count: int) -> Need:
 def _needs(docs) -> list[Need]:
     objs = list(iter_objects(docs))
     hpas = [o for _, o in objs if o.get("kind") == "HorizontalPodAutoscaler"]
+    claims = {(namespace(t), name(t)): t for _, t in objs if t.get("kind") == "ResourceClaimTemplate"}
     out = []
     for f, o in objs:
         kind, spec = o.get("kind"), o.get("spec") or {}
@@ -138,12 +138,12 @@ def _needs(docs) -> list[Need]:
         elif kind == "Job":
             count = int(spec.get("parallelism", 1))
         elif kind == "Pod" and "helm.sh/hook" not in annotations(o):
-            out.append(_pod_need(f, o, o.get("metadata") or {}, spec, docs, 1))
+            out.append(_pod_need(f, o, o.get("metadata") or {}, spec, claims, 1))
             continue
         else:
             continue
         t = spec.get("template") or {}
-        out.append(_pod_need(f, o, t.get("metadata") or {}, t.get("spec") or {}, docs, count))
+        out.append(_pod_need(f, o, t.get("metadata") or {}, t.get("spec") or {}, claims, count))
     return out
 
 
@@ -232,7 +232,11 @@ def node_pools(view: FleetView, cluster: str) -> list[Pool] | None:
                 taints.append(("cloud.google.com/gke-spot", "true", "NoSchedule"))
             pools.append(Pool(f"node pool {pool_name} ({machine})", machine, labels, taints, int(max_nodes), chips, set(),
                               int(nc.get("diskSizeGb", 100)), f, f"ContainerNodePool/{name(np)}"))
+    seen_classes: set[str] = set()
     for f, cc in view.objects(cluster, "ComputeClass"):
+        if name(cc) in seen_classes:
+            continue  # cluster-scoped: one object of a name
+        seen_classes.add(name(cc))
         spec = cc.get("spec") or {}
         npc = spec.get("nodePoolConfig") or {}
         dra_on = bool(((npc.get("dra") or {}).get("networking") or {}).get("enabled"))

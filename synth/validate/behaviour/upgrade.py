@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 
-from synth.validate.problems import Problem, iter_objects, labels, matches, name, namespace, oid
-from synth.validate.view import FleetView
+from ..problems import Problem, iter_objects, labels, matches, name, namespace, oid
+from ..view import FleetView
 
 RULES = {
     "upgrade-serving": "a rolling update keeps a model server pod (and, for a fail-closed pool, a picker pod) serving in every region",
@@ -60,6 +60,9 @@ def check(view: FleetView) -> list[Problem]:
         hpas = [o for _, o in by_kind.get("HorizontalPodAutoscaler", [])]
         pools = [o for _, o in by_kind.get("InferencePool", [])]
         services = {(namespace(s), name(s)): s for _, s in by_kind.get("Service", [])}
+        pdbs: dict[str, list] = {}
+        for pf, pdb in by_kind.get("PodDisruptionBudget", []):
+            pdbs.setdefault(namespace(pdb), []).append((pf, pdb))
         fail_closed_pickers = []
         for p in pools:
             ref = (p.get("spec") or {}).get("endpointPickerRef") or {}
@@ -91,9 +94,9 @@ def check(view: FleetView) -> list[Problem]:
                     problems.append(Problem(f, oid(d), "spec.strategy", "upgrade-serving",
                                             f"the {what} stops serving in this region during an update: {how}; {fix}", cluster))
             tl = labels((d.get("spec") or {}).get("template") or {})
-            for pf, pdb in by_kind.get("PodDisruptionBudget", []):
+            for pf, pdb in pdbs.get(namespace(d), []):
                 spec = pdb.get("spec") or {}
-                if namespace(pdb) != namespace(d) or not matches((spec.get("selector") or {}).get("matchLabels") or {}, tl):
+                if not matches((spec.get("selector") or {}).get("matchLabels") or {}, tl):
                     continue
                 if "maxUnavailable" in spec:
                     allowed = _amount(spec["maxUnavailable"], replicas, False)
