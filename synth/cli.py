@@ -1,27 +1,56 @@
-"""Command line: a thin layer over the library. User errors → one line on stderr, exit 2."""
+"""Command line: a thin layer over the library. User errors → one line on stderr, exit 2; reports on stdout.
+
+Interruption (SIGINT, SIGTERM) at any moment ends the run with a true one-line message and no traceback: before the
+writer's commit point nothing was written; after it the new output is complete (the writer holds signals back until
+its renames are done)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
+from . import progress
 from .errors import UserError
+from .progress import PROGRESS, RECEIVED, Terminated
 
 PROG = "inference-fleet"
 
 
+def version() -> str:
+    try:
+        from importlib.metadata import version as dist_version
+
+        return dist_version("inference-fleet")
+    except Exception:  # noqa: BLE001 - running from a checkout that is not installed
+        import re
+
+        text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+        found = re.search(r'^version = "([^"]+)"', text, re.M)
+        return found.group(1) if found else "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Generate the manifests of a multi-region LLM inference fleet on GKE.")
+    p.add_argument("--version", action="version", version=f"{PROG} {version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("synth", help="write charts/, overlays/ (validated) from the fleet file")
+    i = sub.add_parser("init", help="write a commented starter fleet file (validated; never overwrites)")
+    from .init import add_arguments
+
+    add_arguments(i)
+
+    s = sub.add_parser("synth", help="write charts/, overlays/, infra/, delivery/ (validated) from the fleet file")
     s.add_argument("--config", default="fleet.yaml", help="fleet file (default: fleet.yaml)")
     s.add_argument("--out", default=".", help="output folder (default: the current folder)")
     s.add_argument("--check", action="store_true", help="write nothing; exit 1 listing generated files that differ")
+    s.add_argument("--diff", action="store_true", help="with --check: print a unified diff of what synth would change")
+    s.add_argument("--lock-timeout", type=float, default=120, metavar="SECONDS",
+                   help="wait this long for another run writing the same folder (default: 120)")
 
-    v = sub.add_parser("validate", help="validate manifests as the API server and the fleet rules would")
+    v = sub.add_parser("validate", help="validate manifests as the API server, GKE and the fleet rules would")
     v.add_argument("paths", nargs="*", help="files or folders: everything one cluster receives, one path per cluster")
     v.add_argument("--overlays", help="validate `kubectl kustomize` of every overlay under this folder (and the infra/ root beside it)")
     v.add_argument("--infra", help="the infra/ root (Config Connector objects: node pools, subnets, addresses, DNS)")
@@ -30,8 +59,11 @@ def _parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plan", help="print the fleet plan, failover table and operator runbook")
     pl.add_argument("--config", default="fleet.yaml", help="fleet file (default: fleet.yaml)")
-    pl.add_argument("--markdown", action="store_true", help="markdown instead of plain text")
+    form = pl.add_mutually_exclusive_group()
+    form.add_argument("--markdown", action="store_true", help="markdown instead of plain text")
+    form.add_argument("--json", action="store_true", help="the plan as JSON (a stable shape, see README)")
     pl.add_argument("--dot", metavar="FILE", help="also write the topology as Graphviz DOT to FILE")
+
     d = sub.add_parser("drill", help="print the failover drill of the fleet (clients, drain a region's backends, then its front end, restore)")
     d.add_argument("--config", default="fleet.yaml", help="fleet file (default: fleet.yaml)")
     d.add_argument("--markdown", action="store_true", help="markdown instead of plain text")
@@ -39,31 +71,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    progress.install()
     try:
-        if args.command == "synth":
-            return _synth(args)
-        if args.command == "validate":
-            from .validate.cli import run_validate
-
-            return run_validate(args)
-        if args.command == "plan":
-            from .config.loader import load_fleet
-            from .report import dot, plan_lines
-
-            fleet = load_fleet(args.config)
-            print("\n".join(plan_lines(fleet, markdown=args.markdown)))
-            if args.dot:
-                target = Path(args.dot)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(dot(fleet), encoding="utf-8")
-            return 0
-        if args.command == "drill":
-            from .config.loader import load_fleet
-            from .report import drill_lines
-
-            print("\n".join(drill_lines(load_fleet(args.config), markdown=args.markdown)))
-            return 0
+        args = _parser().parse_args(argv)
+        code = _run(args)
+        # Done: a signal while the interpreter shuts down (cdk8s stopping Node.js) changes nothing.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        return code
     except UserError as exc:
         print(f"{PROG}: {exc.message}", file=sys.stderr)
         return 2
@@ -71,28 +86,91 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"{PROG}: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; the previous output is intact", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Terminated) as exc:
+        _interrupted(130 if isinstance(exc, KeyboardInterrupt) else 143)
+    except BaseException:
+        if RECEIVED:  # a signal landed inside code that turned it into another error (an import, a C extension)
+            _interrupted(130 if RECEIVED[0] == signal.SIGINT else 143)
+        raise
+    return 2
+
+
+def _interrupted(code: int) -> None:
+    """Say what the interrupted run left, then leave at once: the cdk8s runtime's exit handlers would print
+    tracebacks for a Node.js process that was still starting."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if PROGRESS["committed"]:
+        msg = "interrupted after the new output was committed; it is complete"
+    else:
+        msg = "interrupted before writing; the output folder is as it was"
+    try:
+        sys.stdout.flush()
+    except Exception:  # noqa: BLE001 - leaving anyway
+        pass
+    os.write(2, f"{PROG}: {msg}\n".encode())
+    os._exit(code)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "init":
+        from .init import run_init
+
+        return run_init(args)
+    if args.command == "synth":
+        return _synth(args)
+    if args.command == "validate":
+        from .validate.cli import run_validate
+
+        return run_validate(args)
+    if args.command == "plan":
+        from .config.loader import load_fleet
+        from .report import dot, plan_json, plan_lines
+
+        fleet = load_fleet(args.config)
+        if args.json:
+            import json
+
+            print(json.dumps(plan_json(fleet), indent=2))
+        else:
+            print("\n".join(plan_lines(fleet, markdown=args.markdown)))
+        if args.dot:
+            target = Path(args.dot)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(dot(fleet), encoding="utf-8")
+        return 0
+    if args.command == "drill":
+        from .config.loader import load_fleet
+        from .report import drill_lines
+
+        print("\n".join(drill_lines(load_fleet(args.config), markdown=args.markdown)))
+        return 0
     return 2
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from .pipeline import check, synthesize
+    from .pipeline import check, diff, synthesize
 
     out = Path(args.out)
+    if args.diff and not args.check:
+        raise UserError("--diff goes with --check (synth --check --diff prints what synth would change)")
     if args.check:
         report = check(args.config, out)
         problems = [(kind, rel) for kind in ("stale", "missing", "extra") for rel in report[kind]]
-        for kind, rel in problems:
-            print(f"{kind}: {rel}")
+        if args.diff:
+            sys.stdout.write(diff(args.config, out))
+        else:
+            for kind, rel in problems:
+                print(f"{kind}: {rel}")
         if problems:
-            print(f"{PROG}: {len(problems)} generated file(s) differ from a fresh synth of {args.config}; run `make synth`",
-                  file=sys.stderr)
+            print(f"{PROG}: {len(problems)} generated file(s) in {out} differ from a fresh synth of {args.config}; "
+                  f"run `{PROG} synth --config {args.config} --out {out}`", file=sys.stderr)
             return 1
+        print(f"{PROG}: {out} matches a fresh synth of {args.config}")
         return 0
-    result = synthesize(args.config, out)
+    result = synthesize(args.config, out, lock_timeout=args.lock_timeout)
     if os.environ.get("INFERENCE_FLEET_QUIET") != "1":
-        print(f"{PROG}: {len(result['written'])} file(s) written, {len(result['deleted'])} removed, "
-              f"{len(result['created'])} user file(s) created in {out}")
+        created = f", {len(result['created'])} user file(s) created" if result["created"] else ""
+        print(f"{PROG}: {out}: {len(result['added'])} added, {len(result['changed'])} changed, "
+              f"{len(result['deleted'])} removed{created}")
     return 0

@@ -81,17 +81,52 @@ def _prewarm() -> None:
     engine._env()
 
 
-def synthesize(config: str | Path, out: Path) -> dict[str, list[str]]:
+def synthesize(config: str | Path, out: Path, lock_timeout: float = 120) -> dict[str, list[str]]:
+    """Render, validate and write ``config`` into ``out`` (serialized with other runs into the same folder)."""
     import threading
 
-    warm = threading.Thread(target=_prewarm_quietly, daemon=True)
-    warm.start()
-    plan, files, seeds = render(config)
-    warm.join()
-    validate_plan(plan)
-    return write_tree(out, files, seeds)
+    from .emit.files import config_label
+    from .emit.writer import check_out, output_lock
+
+    check_out(out)
+    with output_lock(out, lock_timeout, f"inference-fleet synth --config {config}"):
+        warm = threading.Thread(target=_prewarm_quietly, daemon=True)
+        warm.start()
+        plan, files, seeds = render(config)
+        warm.join()
+        validate_plan(plan)
+        try:
+            return write_tree(out, files, seeds, config_label(Path(config).name))
+        except PermissionError as exc:
+            raise UserError(f"--out {out}: cannot write {exc.filename or 'there'} ({exc.strerror}); choose a folder you can write to") from None
 
 
 def check(config: str | Path, out: Path) -> dict[str, list[str]]:
+    from .emit.files import config_label
+
     _, files, _ = render(config)
-    return drift(out, files)
+    return drift(out, files, config_label(Path(config).name))
+
+
+def diff(config: str | Path, out: Path) -> str:
+    """A unified diff from the tree on disk to a fresh synthesis (what ``synth`` would change)."""
+    import difflib
+
+    from .emit.files import MANIFEST, config_label
+    from .emit.writer import _manifest_text
+
+    _, files, _ = render(config)
+    everything = dict(files)
+    everything[MANIFEST] = _manifest_text(files, config_label(Path(config).name))
+    from .emit.writer import read_manifest
+
+    chunks = []
+    for rel in sorted(set(everything) | set(read_manifest(out))):
+        path = out / rel
+        old = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+        new = everything.get(rel, b"").decode("utf-8")
+        if old != new:
+            chunks += difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                           f"a/{rel}" if path.is_file() else "/dev/null",
+                                           f"b/{rel}" if rel in everything else "/dev/null")
+    return "".join(chunks)

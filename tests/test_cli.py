@@ -31,10 +31,12 @@ def test_missing_config(tmp_path):
     assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_check_lists_edited_files(tmp_path):
+def test_check_lists_edited_files_and_diffs_them(tmp_path):
     out = tmp_path / "out"
-    assert cli("synth", "--out", str(out)).returncode == 0
-    assert cli("synth", "--check", "--out", str(out)).returncode == 0
+    first = cli("synth", "--out", str(out))
+    assert first.returncode == 0 and f"{out}: " in first.stdout and " added, 0 changed, 0 removed" in first.stdout
+    clean = cli("synth", "--check", "--out", str(out))
+    assert clean.returncode == 0 and "matches a fresh synth of fleet.yaml" in clean.stdout
     edited = out / "charts" / "gemma3-serving" / "templates" / "deployment.yaml"
     edited.write_text(edited.read_text() + "# edit\n")
     (out / "overlays" / "gemma3-us-east5" / "serving" / "service.yaml").unlink()
@@ -42,6 +44,42 @@ def test_check_lists_edited_files(tmp_path):
     assert r.returncode == 1
     assert "stale: charts/gemma3-serving/templates/deployment.yaml" in r.stdout
     assert "missing: overlays/gemma3-us-east5/serving/service.yaml" in r.stdout
+    d = cli("synth", "--check", "--diff", "--out", str(out))
+    assert d.returncode == 1
+    assert "--- a/charts/gemma3-serving/templates/deployment.yaml" in d.stdout and "-# edit" in d.stdout
+    assert "--- /dev/null" in d.stdout and "+++ b/overlays/gemma3-us-east5/serving/service.yaml" in d.stdout
+    again = cli("synth", "--out", str(out))
+    assert again.returncode == 0 and ": 1 added, 1 changed, 0 removed" in again.stdout
+
+
+def test_version_and_plan_json(tmp_path):
+    import json
+
+    v = cli("--version")
+    assert v.returncode == 0 and v.stdout.startswith("inference-fleet 0.")
+    p = cli("plan", "--json")
+    data = json.loads(p.stdout)
+    assert data["version"] == 1 and data["fleet"] == "gemma3"
+    assert [c["name"] for c in data["clusters"]] == ["gemma3-us-east5", "gemma3-europe-west4"]
+    assert {r["event"] for r in data["failover"]} == {"backends lost", "front end lost", "upgrading"}
+    assert data["dns"]["name"] == "api.gemma3.internal." and data["runbook"]
+
+
+def test_out_errors_name_the_users_path(tmp_path):
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    r = cli("synth", "--out", str(afile))
+    assert r.returncode == 2 and f"--out {afile}: is a file" in r.stderr and r.stderr.count("\n") == 1
+    # A folder nobody may create (root included): the message names it, not an internal path.
+    r = cli("synth", "--out", "/proc/inference-fleet-out")
+    assert r.returncode == 2 and "/proc/inference-fleet-out" in r.stderr and r.stderr.count("\n") == 1
+    assert ".inference-fleet" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_validate_reports_on_stdout_like_synth(tmp_path):
+    r = cli("validate", "--overlays", str(REPO / "overlays"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 problem(s)" in r.stdout and r.stderr == ""
 
 
 def test_missing_node_is_an_actionable_error(tmp_path):

@@ -20,8 +20,14 @@ def test_delivery_objects_validate_and_point_at_overlays(config, synthesized, pl
     out = synthesized(config)
     plan = plans(config)
     fleet = plan.fleet
+    # Only the methods the fleet file names (none without a delivery section).
+    assert (out / "delivery" / "argocd").is_dir() == fleet.delivery.argocd
+    assert (out / "delivery" / "config-sync").is_dir() == fleet.delivery.config_sync
+    if not fleet.delivery.argocd:
+        return
     problems = Validator().validate_fleet({"argocd": load_docs(out / "delivery" / "argocd"),
-                                           "config-sync": load_docs(out / "delivery" / "config-sync")})
+                                           **({"config-sync": load_docs(out / "delivery" / "config-sync")}
+                                              if fleet.delivery.config_sync else {})})
     assert not problems, "\n".join(map(format_problem, problems))
 
     appset = _load(out / "delivery/argocd/applicationset.yaml")[0]
@@ -31,14 +37,18 @@ def test_delivery_objects_validate_and_point_at_overlays(config, synthesized, pl
     assert "ServerSideApply=true" in spec["template"]["spec"]["syncPolicy"]["syncOptions"]
     path_tmpl = spec["template"]["spec"]["source"]["path"]
     kubectl = tool("kubectl")
+    prefix = "" if fleet.delivery.path == "." else fleet.delivery.path + "/"
     for cluster in fleet.clusters:
         path = path_tmpl.replace('{{index .metadata.labels "inference-fleet.dev/cluster"}}', cluster.name)
-        assert (out / path / "kustomization.yaml").is_file()
-        assert run([kubectl, "kustomize", str(out / path)]).returncode == 0
-        rootsync = _load(out / f"delivery/config-sync/{cluster.name}/rootsync.yaml")[0]
-        assert rootsync["spec"]["git"]["dir"] == path
-        assert rootsync["spec"]["sourceFormat"] == "unstructured"
-        assert rootsync["metadata"]["namespace"] == "config-management-system"
+        assert path == f"{prefix}overlays/{cluster.name}"
+        local = out / path.removeprefix(prefix)  # the repository holds the output under delivery.path
+        assert (local / "kustomization.yaml").is_file()
+        assert run([kubectl, "kustomize", str(local)]).returncode == 0
+        if fleet.delivery.config_sync:
+            rootsync = _load(out / f"delivery/config-sync/{cluster.name}/rootsync.yaml")[0]
+            assert rootsync["spec"]["git"]["dir"] == path
+            assert rootsync["spec"]["sourceFormat"] == "unstructured"
+            assert rootsync["metadata"]["namespace"] == "config-management-system"
 
     steps = spec["strategy"]["rollingSync"]["steps"]
     assert spec["strategy"]["type"] == "RollingSync"
@@ -56,6 +66,8 @@ def test_delivery_objects_validate_and_point_at_overlays(config, synthesized, pl
 def test_app_project_allows_exactly_what_we_emit(config, synthesized, plans):
     out = synthesized(config)
     plan = plans(config)
+    if not plan.fleet.delivery.argocd:
+        return
     project = _load(out / "delivery/argocd/appproject.yaml")[0]["spec"]
     allowed = {(r["group"], r["kind"]) for r in project["clusterResourceWhitelist"] + project["namespaceResourceWhitelist"]}
     possible = {(t.obj["apiVersion"].rpartition("/")[0], t.obj["kind"]) for c in plan.charts for t in c.templates if not t.helm_only}
@@ -75,6 +87,11 @@ def test_infra_root_is_delivered_to_the_management_cluster(config, synthesized, 
     built = run([kubectl, "kustomize", str(out / "infra")])
     assert built.returncode == 0, built.stderr
     kinds = {(d["apiVersion"].rpartition("/")[0], d["kind"]) for d in yaml.safe_load_all(built.stdout) if d}
+    if fleet.delivery.config_sync:
+        sync = _load(out / "delivery/config-sync/infra/rootsync.yaml")[0]
+        assert sync["spec"]["git"]["dir"] == fleet.delivery.infra_dir
+    if not fleet.delivery.argocd:
+        return
     app = _load(out / "delivery/argocd/infra-application.yaml")[0]
     assert app["spec"]["source"]["path"] == fleet.delivery.infra_dir
     assert app["spec"]["destination"] == {"server": fleet.delivery.management_server, "namespace": fleet.infra.namespace}
@@ -83,5 +100,3 @@ def test_infra_root_is_delivered_to_the_management_cluster(config, synthesized, 
     project = _load(out / "delivery/argocd/infra-appproject.yaml")[0]["spec"]
     assert {(r["group"], r["kind"]) for r in project["namespaceResourceWhitelist"]} == kinds
     assert project["clusterResourceWhitelist"] == []
-    sync = _load(out / "delivery/config-sync/infra/rootsync.yaml")[0]
-    assert sync["spec"]["git"]["dir"] == fleet.delivery.infra_dir

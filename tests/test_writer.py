@@ -18,7 +18,9 @@ from tests.conftest import FLEETS, REPO
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file under ``root`` but the lock file a SIGKILLed run leaves (flock is released with the process)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != ".inference-fleet.lock"}
 
 
 def _synth_cli(config: Path, out: Path, env_extra: dict | None = None) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ from ..constructs.gateway import GatewayProps, MultiClusterGateway
 from ..constructs.model_server import PORT
 from ..constructs.routing import KvCacheMetric
 from .serving import common_labels
-from ..infra.common import address_name
+from ..infra.addresses import gateway_addresses
 from ..template import Truthy, ref
 from ..values import DNS_LABEL, Group, ValuesSpec, array, boolean, integer, string
 
@@ -65,15 +65,6 @@ def values(fleet: Fleet, cluster: Cluster | None) -> dict:
                     "maxInFlightRequestsPerEndpoint": gw.max_in_flight_requests_per_endpoint,
                     "scopes": [_scope(sc) for sc in gw.scopes]},
     }
-
-
-def gateway_addresses(fleet: Fleet) -> list[dict]:
-    """One address per serving region: the reserved ComputeAddress of infra/ when static addresses are on (the form a
-    working lab of this scenario used), else an ephemeral address GKE picks in that region."""
-    if fleet.gateway.static_addresses:
-        return [{"type": "networking.gke.io/named-address-with-region",
-                 "value": f"regions/{r}/addresses/{address_name(fleet, r)}"} for r in fleet.serving_regions]
-    return [{"type": f"networking.gke.io/ephemeral-ipv4-address/{r}", "value": r} for r in fleet.serving_regions]
 
 
 def _scope(sc) -> dict:

@@ -71,7 +71,7 @@ SPEC = ValuesSpec(
             "maxModelLen": integer("vLLM --max-model-len.", minimum=256, maximum=131072),
         }),
         "server": Group({
-            "image": string("vLLM TPU image, pinned by tag or digest.", pattern=catalog.IMAGE_PATTERN),
+            "image": string("vLLM TPU image, pinned by tag or digest.", pattern=catalog.IMAGE_PATTERN, **catalog.PINNED_IMAGE_SCHEMA),
             "replicas": integer("Replicas (one TPU node each) when autoscaling is off.", minimum=1, maximum=64),
             "cpu": string("CPU request of the vLLM container.", **QUANTITY),
             "memory": string("Memory request and limit of the vLLM container.", **QUANTITY),
@@ -114,7 +114,7 @@ SPEC = ValuesSpec(
         }),
         "routing": Group({
             "failureMode": string("What the gateway does when the picker does not answer.", enum=["FailOpen", "FailClose"]),
-            "pickerImage": string("Endpoint-picker image, pinned.", pattern=catalog.IMAGE_PATTERN),
+            "pickerImage": string("Endpoint-picker image, pinned.", pattern=catalog.IMAGE_PATTERN, **catalog.PINNED_IMAGE_SCHEMA),
             "pickerReplicas": integer("Endpoint-picker replicas (active-passive above 1).", minimum=1, maximum=5),
             "pickerNodePool": string("Node pool the picker runs on (the system pool).", **DNS_LABEL),
             "pickerResources": Group({
@@ -150,7 +150,7 @@ SPEC = ValuesSpec(
             "tokenSecret": string("Secret with the Hugging Face token (you create it; optional for public repositories).", **DNS_LABEL),
             "tokenKey": string("Key of the token in that Secret.", pattern="^[-._a-zA-Z0-9]+$"),
             "sourceUri": string("Cloud Storage source (gcs).", pattern="^(gs://.+)?$"),
-            "sdkImage": string("Cloud SDK image of the check and upload steps, pinned.", pattern=catalog.IMAGE_PATTERN),
+            "sdkImage": string("Cloud SDK image of the check and upload steps, pinned.", pattern=catalog.IMAGE_PATTERN, **catalog.PINNED_IMAGE_SCHEMA),
             "scratch": string("Scratch disk for the download (the weights plus headroom).", **QUANTITY),
         }),
         "tests": Group({

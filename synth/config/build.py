@@ -51,7 +51,18 @@ def derive_defaults(data: dict) -> dict:
     from .rules import required_version
 
     data["gke"].setdefault("minVersion", required_version(data)[0])
+    dl = data.get("delivery")
+    if dl is not None:
+        cs = dl["configSync"]
+        cs.setdefault("auth", "gcpserviceaccount" if google_hosted(dl["repoURL"]) else "token")
     return data
+
+
+def google_hosted(url: str) -> bool:
+    """Repositories Config Sync can read with a Google service account."""
+    import re
+
+    return re.match(r"^https://(source\.developers\.google\.com|[a-z0-9-]+\.sourcemanager\.dev)/", url) is not None
 
 
 def _rollout(r: dict) -> Rollout | None:
@@ -77,7 +88,10 @@ def _source(model: dict) -> HuggingFaceSource | GcsSource | None:
 
 
 def build(data: dict) -> Fleet:
-    srv, rt, gw, dl = data["server"], data["routing"], data["gateway"], data["delivery"]
+    srv, rt, gw = data["server"], data["routing"], data["gateway"]
+    dl = data.get("delivery") or {"methods": [], "repoURL": "", "revision": "main", "path": ".",
+                                  "argocd": {"namespace": "argocd", "managementServer": "https://kubernetes.default.svc"},
+                                  "configSync": {"auth": "none", "secretName": "git-creds", "period": "60s"}}
     auto = srv["autoscaling"]
     machine, topo = srv["tpu"]["machineType"], srv["tpu"]["topology"]
     regions = list(dict.fromkeys(c["region"] for c in data["clusters"]))
@@ -155,6 +169,7 @@ def build(data: dict) -> Fleet:
             for c in data["clusters"]
         ),
         delivery=Delivery(
+            methods=tuple(dl["methods"]),
             repo_url=dl["repoURL"],
             revision=dl["revision"],
             path=dl["path"],

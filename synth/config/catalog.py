@@ -139,6 +139,14 @@ IMAGE_PATTERN = (r"^(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9._/-]+(?::[A-Za-z0-9_][A
 MOVING_TAGS = frozenset({"latest", "nightly", "main", "master", "edge", "dev", "stable"})
 
 
+# The same rule for JSON Schema (the charts' values.schema.json): a tag or a digest, and no moving tag unless a digest
+# pins it. RE2-compatible (Helm's schema validator has no lookahead).
+PINNED_IMAGE_SCHEMA = {
+    "allOf": [{"pattern": r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$"}],
+    "not": {"pattern": ":(" + "|".join(sorted(MOVING_TAGS)) + ")$"},
+}
+
+
 def image_pin_problem(image: str) -> str | None:
     """Why ``image`` is not a pinned reference, or None when it is."""
     import re

@@ -240,6 +240,7 @@ class Infra:
 
 @dataclass(frozen=True)
 class Delivery:
+    methods: tuple[str, ...]  # "argocd", "config-sync"; empty when the fleet file has no delivery
     repo_url: str
     revision: str
     path: str
@@ -253,6 +254,14 @@ class Delivery:
 
     def overlay_dir(self, cluster: str) -> str:
         return f"overlays/{cluster}" if self.path == "." else f"{self.path}/overlays/{cluster}"
+
+    @property
+    def argocd(self) -> bool:
+        return "argocd" in self.methods
+
+    @property
+    def config_sync(self) -> bool:
+        return "config-sync" in self.methods
 
     @property
     def infra_dir(self) -> str:

@@ -403,7 +403,7 @@ def _system_pool(ctx: Context) -> None:
 @rule("region-order")
 def _region_order(ctx: Context) -> None:
     regions = list(dict.fromkeys(c["region"] for c in ctx.clusters))
-    order = ctx.data["delivery"]["argocd"].get("regionOrder")
+    order = (ctx.data.get("delivery") or {}).get("argocd", {}).get("regionOrder")
     if order is None:
         return
     for i, r in enumerate(order):
@@ -416,9 +416,17 @@ def _region_order(ctx: Context) -> None:
 
 @rule("config-sync-auth")
 def _config_sync_auth(ctx: Context) -> None:
-    cs = ctx.data["delivery"]["configSync"]
+    from .build import google_hosted
+
+    dl = ctx.data.get("delivery")
+    if dl is None:
+        return
+    cs = dl["configSync"]
     if "gcpServiceAccountEmail" in cs and cs["auth"] != "gcpserviceaccount":
         ctx.fail("config-sync-auth", "delivery.configSync.gcpServiceAccountEmail", f"only used with auth gcpserviceaccount (auth is {cs['auth']})")
+    if "config-sync" in dl["methods"] and cs["auth"] == "gcpserviceaccount" and not google_hosted(dl["repoURL"]):
+        ctx.fail("config-sync-auth", "delivery.configSync.auth", f"gcpserviceaccount reads only Google-hosted repositories, not "
+                 f"{quote(dl['repoURL'])}; use token (a Secret named delivery.configSync.secretName), ssh, githubapp or none")
 
 
 @rule("objectives")

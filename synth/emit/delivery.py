@@ -166,15 +166,16 @@ def delivery_objects(plan: Plan) -> dict[str, list[dict]]:
 
 def _delivery_objects(plan: Plan) -> dict[str, list[dict]]:
     fleet = plan.fleet
-    out = {
-        "delivery/argocd/applicationset.yaml": [application_set(fleet)],
-        "delivery/argocd/appproject.yaml": [app_project(fleet, plan)],
-        "delivery/argocd/infra-application.yaml": [infra_application(fleet)],
-        "delivery/argocd/infra-appproject.yaml": [infra_project(fleet)],
-    }
-    for c in fleet.clusters:
-        out[f"delivery/config-sync/{c.name}/rootsync.yaml"] = [root_sync(fleet, c)]
-    out["delivery/config-sync/infra/rootsync.yaml"] = [infra_root_sync(fleet)]
+    out: dict[str, list[dict]] = {}
+    if fleet.delivery.argocd:
+        out["delivery/argocd/applicationset.yaml"] = [application_set(fleet)]
+        out["delivery/argocd/appproject.yaml"] = [app_project(fleet, plan)]
+        out["delivery/argocd/infra-application.yaml"] = [infra_application(fleet)]
+        out["delivery/argocd/infra-appproject.yaml"] = [infra_project(fleet)]
+    if fleet.delivery.config_sync:
+        for c in fleet.clusters:
+            out[f"delivery/config-sync/{c.name}/rootsync.yaml"] = [root_sync(fleet, c)]
+        out["delivery/config-sync/infra/rootsync.yaml"] = [infra_root_sync(fleet)]
     return out
 
 

@@ -23,3 +23,12 @@ def objects(fleet: Fleet) -> list[dict]:
             "subnetworkRef": ref(node_subnet(cluster.name)),
             "description": f"{fleet.gateway.name} address in {region}"}))
     return out
+
+
+def gateway_addresses(fleet: Fleet) -> list[dict]:
+    """One address per serving region: the reserved ComputeAddress of infra/ when static addresses are on (the form a
+    working lab of this scenario used), else an ephemeral address GKE picks in that region."""
+    if fleet.gateway.static_addresses:
+        return [{"type": "networking.gke.io/named-address-with-region",
+                 "value": f"regions/{r}/addresses/{address_name(fleet, r)}"} for r in fleet.serving_regions]
+    return [{"type": f"networking.gke.io/ephemeral-ipv4-address/{r}", "value": r} for r in fleet.serving_regions]

@@ -7,11 +7,12 @@ from ..config.model import Fleet
 from .capacity import failover, front_end_failover, region_capacity, upgrade_rows
 from .drill import drill_lines, drill_objects
 from .plan import plan_lines
+from .plan_json import plan_json
 from .runbook import runbook
 from .topology import dot, mermaid
 
 __all__ = ["dot", "drill_lines", "drill_objects", "failover", "fleet_markdown", "front_end_failover", "mermaid",
-           "plan_lines", "region_capacity", "runbook", "upgrade_rows"]
+           "plan_json", "plan_lines", "region_capacity", "runbook", "upgrade_rows"]
 
 
 def fleet_markdown(fleet: Fleet, head: str) -> str:

@@ -24,6 +24,16 @@ def context(fleet: Fleet, cluster) -> str:
     return f"gke_{fleet.project.id}_{cluster.region}_{cluster.name}"
 
 
+def _git_secret(fleet: Fleet, cluster) -> list[str]:
+    """The Git credentials Secret Config Sync reads for token auth (export GIT_USER and GIT_TOKEN first)."""
+    d = fleet.delivery
+    if d.config_sync_auth != "token":
+        return []
+    ctx = f" --context={context(fleet, cluster)}" if cluster is not None else ""
+    return [f'  kubectl{ctx} -n config-management-system create secret generic {d.secret_name} '
+            f'--from-literal=username="${{GIT_USER}}" --from-literal=token="${{GIT_TOKEN}}"   # a read-only token for {d.repo_url}']
+
+
 def runbook(fleet: Fleet) -> list[str]:
     p, ns, dl = fleet.project.id, fleet.namespace, fleet.delivery
     cfg = fleet.config_cluster
@@ -50,9 +60,11 @@ def runbook(fleet: Fleet) -> list[str]:
     for role in CONFIG_CONNECTOR_ROLES:
         out.append(f'  gcloud projects add-iam-policy-binding {p} --member="serviceAccount:${{SA}}" --role={role}')
     section("Create the GCP side from infra/ (APIs, VPC, proxy-only subnets, firewall, NAT, clusters, system pools, fleet, "
-            "buckets and grants, gateway addresses, DNS), through Git or directly, and wait for it:")
-    out.append(f"  kubectl apply -f delivery/config-sync/infra/rootsync.yaml    # Config Sync reads {dl.infra_dir} from {dl.repo_url}")
-    out.append("  kubectl apply -k infra/                                      # or directly, without Git")
+            "buckets and grants, gateway addresses, DNS)" + (", through Git or directly," if dl.config_sync else "") + " and wait for it:")
+    if dl.config_sync:
+        out += _git_secret(fleet, None)
+        out.append(f"  kubectl apply -f delivery/config-sync/infra/rootsync.yaml    # Config Sync reads {dl.infra_dir} from {dl.repo_url}")
+    out.append("  kubectl apply -k infra/" + ("                                      # or directly, without Git" if dl.config_sync else ""))
     out.append(f"  kubectl wait -n {fleet.infra.namespace} --for=condition=Ready containercluster,containernodepool,gkehubmembership,"
                "gkehubfeature,storagebucket,computeaddress --all --timeout=60m")
     section("The HPA performance profile, which AutoscalingMetric needs (not a Config Connector field):")
@@ -72,16 +84,19 @@ def runbook(fleet: Fleet) -> list[str]:
             ctx = context(fleet, c)
             out.append(f"  kubectl --context={ctx} create namespace {ns} --dry-run=client -o yaml | kubectl --context={ctx} apply -f -")
             out.append(f'  kubectl --context={ctx} -n {ns} create secret generic {src.token_secret} --from-literal={src.token_key}="${{HF_TOKEN}}"')
-    section("Deliver the workloads, one of:")
-    out.append(f"  Argo CD: kubectl -n {dl.argocd_namespace} apply -f delivery/argocd/ (label each cluster Secret as "
-               "delivery/argocd/applicationset.yaml says; enable progressive syncs)")
-    out.append(f"  Config Sync: turn it on for the fleet's memberships, then give each cluster its RootSync:")
-    out.append(f"  gcloud beta container fleet config-management enable --project={p}")
-    out.append("  printf 'applySpecVersion: 1\\nspec:\\n  configSync:\\n    enabled: true\\n' > config-sync.yaml")
-    for c in fleet.clusters:
-        out.append(f"  gcloud beta container fleet config-management apply --membership={c.name} --config=config-sync.yaml --project={p}")
-    for c in fleet.clusters:
-        out.append(f"  kubectl --context={context(fleet, c)} apply -f delivery/config-sync/{c.name}/rootsync.yaml")
+    section("Deliver the workloads, " + ("one of:" if dl.methods else "with Helm (the fleet file names no GitOps delivery):"))
+    if dl.argocd:
+        out.append(f"  Argo CD: kubectl -n {dl.argocd_namespace} apply -f delivery/argocd/ (label each cluster Secret as "
+                   "delivery/argocd/applicationset.yaml says; enable progressive syncs)")
+    if dl.config_sync:
+        out.append("  Config Sync: turn it on for the fleet's memberships, then give each cluster its RootSync:")
+        out.append(f"  gcloud beta container fleet config-management enable --project={p}")
+        out.append("  printf 'applySpecVersion: 1\\nspec:\\n  configSync:\\n    enabled: true\\n' > config-sync.yaml")
+        for c in fleet.clusters:
+            out.append(f"  gcloud beta container fleet config-management apply --membership={c.name} --config=config-sync.yaml --project={p}")
+        for c in fleet.clusters:
+            out += _git_secret(fleet, c)
+            out.append(f"  kubectl --context={context(fleet, c)} apply -f delivery/config-sync/{c.name}/rootsync.yaml")
     for c in fleet.clusters:
         for chart in (["serving"] if c.serving else []) + (["gateway"] if c.name == fleet.gateway.config_cluster else []):
             release = fleet.name if chart == "serving" else f"{fleet.name}-gateway"

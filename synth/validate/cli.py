@@ -124,6 +124,5 @@ def run_validate(args: argparse.Namespace) -> int:
         for p in problems:
             print(format_problem(p))
         print(f"inference-fleet: {stats.objects} objects in {len(clusters)} cluster(s): {len(problems)} problem(s); "
-              f"CEL rules evaluated {stats.cel_evaluated}, skipped {len(stats.cel_skipped)} (unsupported by cel-python)",
-              file=sys.stderr)
+              f"CEL rules evaluated {stats.cel_evaluated}, skipped {len(stats.cel_skipped)} (unsupported by cel-python)")
     return 1 if problems else 0

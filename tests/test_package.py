@@ -1,0 +1,89 @@
+"""A real package: the wheel carries everything the tool needs at run time (the fleet schema, the pinned-CRD manifest,
+the supplements) under its own import name, and the installed tool works outside this repository: init, then synth
+in an empty folder, validated."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    r = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)])
+    assert r.returncode == 0, r.stderr
+    (found,) = out.glob("inference_fleet-*.whl")
+    return found
+
+
+def test_wheel_holds_the_package_and_its_data_only(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {"inference_fleet", next(t for t in tops if t.endswith(".dist-info"))}, tops
+    for data in ("inference_fleet/schemas/fleet.schema.json", "inference_fleet/schemas/crds.json",
+                 "inference_fleet/schemas/supplements/autoscalingmetric.json"):
+        assert data in names
+    entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "inference-fleet = inference_fleet.cli:main" in entry
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
+    """A fresh virtualenv with the wheel installed; its dependencies come from this checkout's venv (a path entry,
+    whose own .pth files, such as the editable install of this repository, are not read)."""
+    venv = tmp_path_factory.mktemp("venv")
+    assert run([sys.executable, "-m", "venv", str(venv)]).returncode == 0
+    py = venv / "bin" / "python"
+    site = run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
+    (Path(site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    r = run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)])
+    assert r.returncode == 0, r.stderr
+    assert not (Path(site) / "synth").exists() and not (Path(site) / "schemas").exists()
+    return venv
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env["JSII_NODE"] = str(REPO / ".tools" / "bin" / "node")
+    env.update(extra)
+    return env
+
+
+def test_installed_tool_inits_and_synthesizes_in_an_empty_folder(installed, tmp_path):
+    tool = str(installed / "bin" / "inference-fleet")
+    work = tmp_path / "fleet-repo"
+    work.mkdir()
+    env = _env(INFERENCE_FLEET_CRD_MIRROR=str(REPO.parent / "shared" / "crds"), XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    assert "inference-fleet 0." in subprocess.run([tool, "--version"], capture_output=True, text=True, env=env).stdout
+    r = subprocess.run([tool, "init", "--project-id", "acme-llm-prod", "--project-number", "4815162342",
+                        "--regions", "us-east5,europe-west4", "--delivery", "both",
+                        "--repo-url", "https://github.com/acme/fleet-config.git"], cwd=work, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([tool, "synth"], cwd=work, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    for path in ("charts/inference-serving/Chart.yaml", "overlays/inference-us-east5/kustomization.yaml",
+                 "infra/kustomization.yaml", "delivery/argocd/applicationset.yaml", "FLEET.md"):
+        assert (work / path).is_file(), path
+    # The per-user cache, not the package or the folder, holds parsed schemas.
+    assert (tmp_path / "xdg" / "inference-fleet").is_dir()
+    assert not (work / ".cache").exists()
+    r = subprocess.run([tool, "synth", "--check"], cwd=work, capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and "matches a fresh synth" in r.stdout
+
+
+def test_installed_tool_says_what_node_to_install(installed, tmp_path):
+    tool = str(installed / "bin" / "inference-fleet")
+    r = subprocess.run([tool, "synth", "--config", str(REPO / "fleet.yaml"), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True, env=_env(JSII_NODE=str(tmp_path / "no-node")))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "npm install" in r.stderr and "JSII_NODE" in r.stderr
