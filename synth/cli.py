@@ -32,9 +32,17 @@ def version() -> str:
         return found.group(1) if found else "unknown"
 
 
+class _Version(argparse.Action):
+    """--version, looked up only when asked (reading package metadata costs every run otherwise)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ARG002
+        print(f"{PROG} {version()}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Generate the manifests of a multi-region LLM inference fleet on GKE.")
-    p.add_argument("--version", action="version", version=f"{PROG} {version()}")
+    p.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     i = sub.add_parser("init", help="write a commented starter fleet file (validated; never overwrites)")
@@ -93,6 +101,20 @@ def main(argv: list[str] | None = None) -> int:
             _interrupted(130 if RECEIVED[0] == signal.SIGINT else 143)
         raise
     return 2
+
+
+def run() -> None:
+    """The command's entry point: ``main``, then a quick exit. The cdk8s runtime's exit handler waits for its Node.js
+    process to stop (a fifth of a second); nothing is left to do, so the process ends at once (Node.js sees its input
+    close and exits by itself)."""
+    code = main()
+    if "jsii" in sys.modules:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+    sys.exit(code)
 
 
 def _interrupted(code: int) -> None:

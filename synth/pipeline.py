@@ -20,31 +20,44 @@ def render(config: str | Path) -> tuple[Plan, dict[str, bytes], dict[str, bytes]
     return plan, files, seeds
 
 
-def validate_plan(plan: Plan) -> None:
+def validation_inputs(plan: Plan) -> tuple[dict, dict]:
+    """(what each cluster receives, the delivery objects): plain data, validated together."""
     from .emit.delivery import delivery_objects
-    from .validate.engine import Validator, format_problem, save_verdicts
-
     from .infra import infra_objects
+    from .report import drill_objects
 
-    validator = Validator()
     per_cluster = {c.name: [(f"overlays/{c.name}/{chart.key}/{file}", o) for chart, file, objs in plan.cluster_objects(c)
                             for o in objs] for c in plan.fleet.clusters}
     # The management cluster's Config Connector objects: node pools, subnets and addresses the behaviour rules read.
     per_cluster[INFRA] = [(path, o) for path, objs in infra_objects(plan.fleet).items() for o in objs]
     # The drill's client pods run beside the workloads: validate them with their cluster.
-    from .report import drill_objects
-
     for path, objs in drill_objects(plan.fleet).items():
         per_cluster[path.split("/")[1]] += [(path, o) for o in objs]
+    return per_cluster, delivery_objects(plan)
+
+
+def validate_inputs(per_cluster: dict, delivery: dict) -> list:
+    from .validate.engine import Validator, save_verdicts
+
+    validator = Validator()
     problems = validator.validate_fleet(per_cluster)
-    problems += _values_problems(plan)
-    for path, objs in delivery_objects(plan).items():
+    for path, objs in delivery.items():
         for o in objs:
             problems += validator.validate_object(path, o)
     save_verdicts()
+    return problems
+
+
+def _refuse(problems: list) -> None:
+    from .validate.problems import format_problem
+
     if problems:
         lines = [format_problem(p) for p in problems]
         raise UserError("generated manifests fail validation; nothing was written:\n  " + "\n  ".join(lines))
+
+
+def validate_plan(plan: Plan) -> None:
+    _refuse(validate_inputs(*validation_inputs(plan)) + _values_problems(plan))
 
 
 def _values_problems(plan: Plan) -> list:
@@ -64,36 +77,74 @@ def _values_problems(plan: Plan) -> list:
     return problems
 
 
-def _prewarm_quietly() -> None:
+def _quietly(work) -> None:
     try:
-        _prewarm()
+        work()
     except Exception:  # noqa: BLE001 - validation reports the same problem with its own message
         pass
 
 
-def _prewarm() -> None:
-    """Load every pinned schema and the CEL parser. Runs in a thread while cdk8s waits on Node.js, so the two
-    overlap on a cold cache; the first exception is re-raised when validation needs the schema."""
-    from .validate import engine, schemas
+def _load_schemas() -> None:
+    """Every pinned schema, converted (and cached on disk by sha256)."""
+    from .validate import schemas
 
     for group, version, kind in schemas.crd_sources():
         schemas.custom_kind(group, version, kind)
+
+
+def _load_tools() -> None:
+    """The CEL environment (its parser tables cached on disk) and the NetworkPolicy analyzer."""
+    from .validate import engine
+
     engine._env()
+    import nca.NetworkConfig.NetworkConfigQuery  # noqa: F401 - imported ahead of use, for speed
+    import nca.NetworkConfig.ResourcesHandler  # noqa: F401
+
+
+def _convert_in_child() -> None:
+    """The forked converter: silent, and stopped like any process when its parent leaves first."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _quietly(_load_schemas)
+
+
+def _start_prewarm():
+    """Make validation's inputs ready while cdk8s renders (mostly waiting on Node.js). With cold caches a forked
+    process converts the pinned CRDs into the on-disk cache on another core, while a thread imports the analyzers;
+    the thread then loads the converted schemas. Returns a function that waits for it."""
+    import multiprocessing
+    import threading
+
+    from .validate.schemas import cache_dir
+
+    child = None
+    if not (cache_dir() / "schemas").is_dir() and "fork" in multiprocessing.get_all_start_methods():
+        child = multiprocessing.get_context("fork").Process(target=_convert_in_child, daemon=True)
+        child.start()
+
+    def prepare() -> None:
+        _quietly(_load_tools)
+        if child is not None:
+            child.join()
+        _quietly(_load_schemas)
+
+    warm = threading.Thread(target=prepare, daemon=True)
+    warm.start()
+    return warm.join
 
 
 def synthesize(config: str | Path, out: Path, lock_timeout: float = 120) -> dict[str, list[str]]:
     """Render, validate and write ``config`` into ``out`` (serialized with other runs into the same folder)."""
-    import threading
-
     from .emit.files import config_label
     from .emit.writer import check_out, output_lock
 
     check_out(out)
     with output_lock(out, lock_timeout, f"inference-fleet synth --config {config}"):
-        warm = threading.Thread(target=_prewarm_quietly, daemon=True)
-        warm.start()
+        warm = _start_prewarm()
         plan, files, seeds = render(config)
-        warm.join()
+        warm()
         validate_plan(plan)
         try:
             return write_tree(out, files, seeds, config_label(Path(config).name))

@@ -33,7 +33,7 @@ def test_wheel_holds_the_package_and_its_data_only(wheel):
                  "inference_fleet/schemas/supplements/autoscalingmetric.json"):
         assert data in names
     entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "inference-fleet = inference_fleet.cli:main" in entry
+    assert "inference-fleet = inference_fleet.cli:run" in entry
 
 
 @pytest.fixture(scope="module")

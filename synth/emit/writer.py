@@ -172,10 +172,10 @@ def write_tree(out: Path, files: dict[str, bytes], seeds: dict[str, bytes], conf
         return result
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
     try:
-        for rel in changed:
-            _write_synced(staging / "tree" / rel, everything[rel])
-        for rel, data in new_seeds.items():
-            _write_synced(staging / "tree" / rel, data)
+        written = [staging / "tree" / rel for rel in changed] + [staging / "tree" / rel for rel in new_seeds]
+        for path, data in zip(written, [everything[rel] for rel in changed] + list(new_seeds.values())):
+            _write(path, data)
+        _sync(staging, written)  # every staged file is on disk before the journal names it
         journal = {"staging": staging.name, "write": changed + list(new_seeds), "delete": stale}
         _write_synced(staging / JOURNAL, json.dumps(journal).encode())
         with critical():  # a signal from here on is raised once the renames are done
@@ -196,6 +196,35 @@ def _same(path: Path, data: bytes) -> bool:
         return path.is_file() and path.read_bytes() == data
     except OSError:
         return False
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+def _sync(folder: Path, files: list[Path]) -> None:
+    """Flush ``files`` to disk: one syncfs(2) of their filesystem where Linux offers it, else an fsync each."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    for path in files:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _write_synced(path: Path, data: bytes) -> None:

@@ -4,7 +4,6 @@ per process; converted CRDs are cached on disk keyed by the CRD's sha256."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -113,7 +112,7 @@ def crd_version_schema(source: dict) -> dict:
     version = next(v for v in crd["spec"]["versions"] if v["name"] == source["version"])
     if not version.get("served", True):
         raise UserError(f"{source['kind']} {source['version']} is not served by the pinned CRD")
-    schema = strict(copy.deepcopy(version["schema"]["openAPIV3Schema"]), top=True)
+    schema = strict(version["schema"]["openAPIV3Schema"], top=True)  # the parsed CRD is ours alone: convert in place
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".tmp{os.getpid()}")
