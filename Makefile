@@ -30,7 +30,7 @@ test: bootstrap ## the whole test suite, including the drift check
 	@$(PY) -m pytest -q -p no:cacheprovider
 
 golden: bootstrap ## accept the current output of the test fleets as the new golden files
-	@UPDATE_GOLDEN=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_golden.py
+	@UPDATE_GOLDEN=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_drift.py -k test_golden
 
 bench: bootstrap ## synth and validation speed, as ratios against a bare cdk8s import
 	@$(PY) -m synth.bench

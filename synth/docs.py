@@ -10,6 +10,7 @@ from .config.loader import fleet_schema
 
 START, END = "<!-- fleet-reference:start -->", "<!-- fleet-reference:end -->"
 RULES_START, RULES_END = "<!-- rules:start -->", "<!-- rules:end -->"
+CONFIG_RULES_START, CONFIG_RULES_END = "<!-- config-rules:start -->", "<!-- config-rules:end -->"
 
 
 def _type(node: dict) -> str:
@@ -63,16 +64,17 @@ def rules_table() -> str:
 
 
 def config_rules_table() -> str:
-    """The fleet-file rules beyond the schema (synth/config/rules.py), with their first docstring line."""
-    from .config.rules import RULES
+    """The fleet-file rules beyond the schema (synth/config/rules.py), in the order they run."""
+    from .config.rules import HOLDS
 
-    return "\n".join(["| fleet-file rule |", "|---|"] + [f"| `{k}` |" for k in RULES])
+    return "\n".join(["| rule id | holds when |", "|---|---|"] + [f"| `{k}` | {v.replace('|', chr(92) + '|')} |" for k, v in HOLDS.items()])
 
 
 def update_readme(readme: Path) -> bool:
     text = readme.read_text(encoding="utf-8")
     new = text
-    for start, end, body in ((START, END, reference()), (RULES_START, RULES_END, rules_table())):
+    for start, end, body in ((START, END, reference()), (RULES_START, RULES_END, rules_table()),
+                             (CONFIG_RULES_START, CONFIG_RULES_END, config_rules_table())):
         block = f"{start}\n{body}\n{end}"
         new = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _, b=block: b, new, flags=re.S)
     if new != text:

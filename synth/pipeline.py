@@ -141,11 +141,13 @@ def synthesize(config: str | Path, out: Path, lock_timeout: float = 120) -> dict
     from .emit.writer import check_out, output_lock
 
     check_out(out)
+    # Everything that can refuse the input runs before the folder is touched (bad input writes nothing, not even
+    # the lock file); only the write is serialized with other runs.
+    warm = _start_prewarm()
+    plan, files, seeds = render(config)
+    warm()
+    validate_plan(plan)
     with output_lock(out, lock_timeout, f"inference-fleet synth --config {config}"):
-        warm = _start_prewarm()
-        plan, files, seeds = render(config)
-        warm()
-        validate_plan(plan)
         try:
             return write_tree(out, files, seeds, config_label(Path(config).name))
         except PermissionError as exc:

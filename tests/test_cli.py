@@ -23,7 +23,19 @@ def test_bad_config_is_one_line_exit_2_and_writes_nothing(tmp_path):
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "server.tpu.topology" in r.stderr
     assert "Traceback" not in r.stderr
-    assert not out.exists() or not any(out.iterdir())
+    assert not out.exists(), "a refused fleet file must not even create the output folder"
+
+
+def test_bad_config_leaves_an_existing_folder_untouched(tmp_path):
+    bad = tmp_path / "fleet.yaml"
+    bad.write_text((REPO / "fleet.yaml").read_text().replace("topology: 2x2", "topology: 9x9"))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    r = cli("synth", "--config", str(bad), "--out", str(out))
+    assert r.returncode == 2
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before  # no lock file, no staging folder
 
 
 def test_missing_config(tmp_path):

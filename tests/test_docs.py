@@ -1,6 +1,7 @@
 """The README's fleet-file reference matches the schema (`make docs` regenerates it)."""
 
-from synth.docs import END, RULES_END, RULES_START, START, reference, rules_table
+from synth.docs import (CONFIG_RULES_END, CONFIG_RULES_START, END, RULES_END, RULES_START, START, config_rules_table, reference,
+                        rules_table)
 from tests.conftest import REPO
 
 
@@ -10,6 +11,8 @@ def test_readme_reference_is_current():
     assert section == reference(), "README fleet reference is stale: run `make docs`"
     rules = text.split(RULES_START)[1].split(RULES_END)[0].strip()
     assert rules == rules_table(), "README rule table is stale: run `make docs`"
+    config_rules = text.split(CONFIG_RULES_START)[1].split(CONFIG_RULES_END)[0].strip()
+    assert config_rules == config_rules_table(), "README fleet-file rule table is stale: run `make docs`"
 
 
 def test_every_schema_key_is_documented():
@@ -22,3 +25,10 @@ def test_every_schema_key_is_documented():
                 walk(sub, f"{path}{key}.")
 
     walk(fleet_schema(), "")
+
+
+def test_makefile_names_existing_test_files():
+    import re
+
+    for path in re.findall(r"tests/[\w/]+\.py", (REPO / "Makefile").read_text()):
+        assert (REPO / path).is_file(), f"Makefile runs {path}, which does not exist"

@@ -32,12 +32,14 @@ class Context:
 
 
 RULES: dict[str, Callable[[Context], None]] = {}
+HOLDS: dict[str, str] = {}  # rule id -> what holds when the rule passes (the README's table)
 
 
-def rule(rule_id: str):
+def rule(rule_id: str, holds: str):
     def register(fn: Callable[[Context], None]) -> Callable[[Context], None]:
         assert rule_id not in RULES, rule_id
         RULES[rule_id] = fn
+        HOLDS[rule_id] = holds
         return fn
 
     return register
@@ -52,7 +54,7 @@ def check(data: dict, shown: str) -> None:
 # ---- model ---------------------------------------------------------------------------------------
 
 
-@rule("model-size")
+@rule("model-size", "the weights' size is known: Gemma 3 sizes are built in, other models give model.sizeGi")
 def _model_size(ctx: Context) -> None:
     if ctx.data["model"]["sizeGi"] is None:
         ctx.fail("model-size", "model.sizeGi", f"is required: the size of {quote(ctx.data['model']['name'])} is not known "
@@ -62,7 +64,7 @@ def _model_size(ctx: Context) -> None:
 # ---- model server --------------------------------------------------------------------------------
 
 
-@rule("topology-machine")
+@rule("topology-machine", "the TPU topology's chips equal the machine type's chips (single-host slices only)")
 def _topology_machine(ctx: Context) -> None:
     tpu = ctx.data["server"]["tpu"]
     chips, node = catalog.TOPOLOGY_CHIPS[tpu["topology"]], catalog.MACHINE_CHIPS[tpu["machineType"]]
@@ -72,7 +74,7 @@ def _topology_machine(ctx: Context) -> None:
                  f"{tpu['topology']} is {chips} chip(s) but {tpu['machineType']} has {node}; use topology {fit} (single-host slices only)")
 
 
-@rule("image-pinned")
+@rule("image-pinned", "the server and picker images are pinned by release tag or digest (no latest, no undated nightly)")
 def _images_pinned(ctx: Context) -> None:
     for where, image in (("server.image", ctx.data["server"]["image"]), ("routing.pickerImage", ctx.data["routing"]["pickerImage"])):
         problem = catalog.image_pin_problem(image)
@@ -88,7 +90,7 @@ def _gib(q: str) -> float:
     return int(q[:-2]) / (1024 if q.endswith("Mi") else 1)
 
 
-@rule("server-fits-node")
+@rule("server-fits-node", "the server's CPU and memory, plus the weights' RAM file cache, fit one TPU node with room for the system")
 def _server_fits(ctx: Context) -> None:
     srv = ctx.data["server"]
     machine = srv["tpu"]["machineType"]
@@ -104,7 +106,7 @@ def _server_fits(ctx: Context) -> None:
                  f"{srv['memory']} plus the weights' RAM file cache ({size}Gi) exceeds 90% of a {machine} node ({mem}Gi); lower server.memory")
 
 
-@rule("managed-args")
+@rule("managed-args", "server.extraArgs does not repeat a vLLM flag the fleet file sets (--model, --port, --tensor-parallel-size, ...)")
 def _managed_args(ctx: Context) -> None:
     for i, arg in enumerate(ctx.data["server"]["extraArgs"]):
         flag = arg.split("=", 1)[0]
@@ -123,7 +125,7 @@ MANAGED_ARGS = {
 }
 
 
-@rule("autoscaling-bounds")
+@rule("autoscaling-bounds", "minReplicas <= maxReplicas, fleet-wide and per cluster")
 def _autoscaling_bounds(ctx: Context) -> None:
     auto = ctx.data["server"]["autoscaling"]
     if auto["minReplicas"] > auto["maxReplicas"]:
@@ -135,7 +137,7 @@ def _autoscaling_bounds(ctx: Context) -> None:
             ctx.fail("autoscaling-bounds", f"clusters[{i}].{where}", f"minimum {lo} is above maximum {hi} for this cluster")
 
 
-@rule("replicas-with-autoscaling")
+@rule("replicas-with-autoscaling", "fixed replicas only without autoscaling, min/max replicas only with it")
 def _replicas_with_autoscaling(ctx: Context) -> None:
     enabled = ctx.data["server"]["autoscaling"]["enabled"]
     for i, c in enumerate(ctx.clusters):
@@ -149,7 +151,7 @@ def _replicas_with_autoscaling(ctx: Context) -> None:
                              "only applies with server.autoscaling.enabled: true; set replicas for fixed replicas")
 
 
-@rule("rollout")
+@rule("rollout", "a rollout gives both maxSurge and maxUnavailable, not both 0")
 def _rollout(ctx: Context) -> None:
     for where, r in (("server.rollout", ctx.data["server"]["rollout"]), ("routing.pickerRollout", ctx.data["routing"]["pickerRollout"])):
         if r and set(r) != {"maxSurge", "maxUnavailable"}:
@@ -159,7 +161,7 @@ def _rollout(ctx: Context) -> None:
             ctx.fail("rollout", f"{where}.maxUnavailable", "maxSurge and maxUnavailable may not both be 0 (the update could never start)")
 
 
-@rule("capacity")
+@rule("capacity", "reservations are per cluster (zonal) and named; reservation-only keys only on reservations; no option twice")
 def _capacity(ctx: Context) -> None:
     lists = [("server.tpu.capacity", ctx.data["server"]["tpu"]["capacity"], False)]
     lists += [(f"clusters[{i}].capacity", c["capacity"], True) for i, c in enumerate(ctx.clusters) if "capacity" in c]
@@ -183,7 +185,7 @@ def _capacity(ctx: Context) -> None:
             seen.add(key)
 
 
-@rule("weights-source")
+@rule("weights-source", "one weights source, and one at all while the loader runs")
 def _weights_source(ctx: Context) -> None:
     m = ctx.data["model"]
     source = m.get("source") or {}
@@ -194,7 +196,7 @@ def _weights_source(ctx: Context) -> None:
                  "set model.loader: false if the buckets are filled another way")
 
 
-@rule("bucket-per-region")
+@rule("bucket-per-region", "every serving cluster has a bucket, and no bucket serves two regions")
 def _bucket_per_region(ctx: Context) -> None:
     model_bucket = ctx.data["model"].get("bucket")
     regions: dict[str, tuple[str, int]] = {}
@@ -212,7 +214,7 @@ def _bucket_per_region(ctx: Context) -> None:
 # ---- clusters --------------------------------------------------------------------------------------
 
 
-@rule("namespace")
+@rule("namespace", "the fleet namespace is not a system namespace (Kubernetes, GKE, Managed Prometheus, Config Sync)")
 def _namespace(ctx: Context) -> None:
     ns = ctx.data["namespace"]
     if ns in catalog.SYSTEM_NAMESPACES or ns.startswith(catalog.SYSTEM_NAMESPACE_PREFIXES):
@@ -220,7 +222,7 @@ def _namespace(ctx: Context) -> None:
                  "choose another, e.g. llm-serving")
 
 
-@rule("clusters-unique")
+@rule("clusters-unique", "cluster names are unique")
 def _clusters_unique(ctx: Context) -> None:
     seen: dict[str, int] = {}
     for i, c in enumerate(ctx.clusters):
@@ -229,7 +231,7 @@ def _clusters_unique(ctx: Context) -> None:
         seen[c["name"]] = i
 
 
-@rule("zones")
+@rule("zones", "each zone is in its cluster's region, and serving zones offer TPU v6e")
 def _zones(ctx: Context) -> None:
     for i, c in enumerate(ctx.clusters):
         if not c["zone"].startswith(c["region"] + "-"):
@@ -238,7 +240,7 @@ def _zones(ctx: Context) -> None:
             ctx.fail("zones", f"clusters[{i}].zone", f"{c['zone']} does not offer TPU v6e; allowed: {', '.join(sorted(catalog.TPU_V6E_ZONES))}")
 
 
-@rule("serving-only")
+@rule("serving-only", "per-cluster serving keys only on serving clusters")
 def _serving_only(ctx: Context) -> None:
     for i, c in enumerate(ctx.clusters):
         if not c["serving"]:
@@ -247,7 +249,7 @@ def _serving_only(ctx: Context) -> None:
                     ctx.fail("serving-only", f"clusters[{i}].{key}", "only serving clusters take this (the cluster has serving: false)")
 
 
-@rule("config-cluster")
+@rule("config-cluster", "the config cluster is a cluster of the fleet, and at least one cluster serves")
 def _config_cluster(ctx: Context) -> None:
     names = [c["name"] for c in ctx.clusters]
     cfg = ctx.data["gateway"]["configCluster"]
@@ -275,7 +277,7 @@ def _network(ctx: Context, where: str, cidr: str) -> ipaddress.IPv4Network:
 RANGE_LIMITS = {"nodes": (8, 29), "pods": (8, 24), "services": (8, 27), "proxyOnly": (8, 26)}
 
 
-@rule("cidr")
+@rule("cidr", "subnet ranges are canonical private IPv4 CIDRs within GCP's and GKE's prefix limits")
 def _cidrs(ctx: Context) -> None:
     for i, c in enumerate(ctx.clusters):
         for key, cidr in c["subnets"].items():
@@ -285,7 +287,7 @@ def _cidrs(ctx: Context) -> None:
                 ctx.fail("cidr", f"clusters[{i}].subnets.{key}", f"{cidr}: a {key} range must be /{lo} to /{hi} (GCP subnet and GKE limits)")
 
 
-@rule("proxy-only-subnet")
+@rule("proxy-only-subnet", "every serving cluster names its region's proxy-only subnet, one range per region")
 def _proxy_only(ctx: Context) -> None:
     per_region: dict[str, tuple[str, int]] = {}
     for i, c in enumerate(ctx.clusters):
@@ -303,7 +305,7 @@ def _proxy_only(ctx: Context) -> None:
         per_region.setdefault(c["region"], (cidr, i))
 
 
-@rule("cidr-overlap")
+@rule("cidr-overlap", "no two ranges of the fleet VPC are equal or overlap")
 def _cidr_overlap(ctx: Context) -> None:
     ranges: list[tuple[str, ipaddress.IPv4Network, str]] = []  # (where, net, identity)
     seen_proxy: set[tuple[str, str]] = set()
@@ -326,7 +328,7 @@ def _cidr_overlap(ctx: Context) -> None:
 # ---- gateway ---------------------------------------------------------------------------------------
 
 
-@rule("scopes")
+@rule("scopes", "scopes name serving regions once each, set something, and leave at least one region undrained")
 def _scopes(ctx: Context) -> None:
     regions = list(dict.fromkeys(c["region"] for _, c in ctx.serving))
     scopes = ctx.data["gateway"]["scopes"]
@@ -343,7 +345,7 @@ def _scopes(ctx: Context) -> None:
                  "leave at least one region above 0")
 
 
-@rule("dns")
+@rule("dns", "primaryRegion only with primaryBackup and a serving region; DNS needs reserved addresses and, for primaryBackup, two regions")
 def _dns(ctx: Context) -> None:
     dns = ctx.data["dns"]
     regions = list(dict.fromkeys(c["region"] for _, c in ctx.serving))
@@ -362,7 +364,7 @@ def _dns(ctx: Context) -> None:
 # ---- GCP side --------------------------------------------------------------------------------------
 
 
-@rule("gke-version")
+@rule("gke-version", "gke.minVersion is not below the floor of the features the fleet uses")
 def _gke_version(ctx: Context) -> None:
     gke = ctx.data["gke"]
     floor, why = required_version(ctx.data)
@@ -379,7 +381,7 @@ def required_version(data: dict) -> tuple[str, str]:
     return catalog.VERSION_FLOORS[best[0]], best[1]
 
 
-@rule("system-pool")
+@rule("system-pool", "the system pool's machine type is a known CPU type whose allocatable resources, after GKE's daemons, hold the picker")
 def _system_pool(ctx: Context) -> None:
     pool = ctx.data["systemPool"]
     machine = pool["machineType"]
@@ -400,7 +402,7 @@ def _system_pool(ctx: Context) -> None:
                  f"{need_cpu}m and {need_mem}Mi (routing.pickerResources): choose a larger machine type")
 
 
-@rule("region-order")
+@rule("region-order", "delivery.argocd.regionOrder lists every region of the fleet once")
 def _region_order(ctx: Context) -> None:
     regions = list(dict.fromkeys(c["region"] for c in ctx.clusters))
     order = (ctx.data.get("delivery") or {}).get("argocd", {}).get("regionOrder")
@@ -414,7 +416,7 @@ def _region_order(ctx: Context) -> None:
         ctx.fail("region-order", "delivery.argocd.regionOrder", f"missing region(s) {', '.join(missing)}; list every region once")
 
 
-@rule("config-sync-auth")
+@rule("config-sync-auth", "gcpserviceaccount auth only for Google-hosted repositories; its email only with that auth")
 def _config_sync_auth(ctx: Context) -> None:
     from .build import google_hosted
 
@@ -429,7 +431,7 @@ def _config_sync_auth(ctx: Context) -> None:
                  f"{quote(dl['repoURL'])}; use token (a Secret named delivery.configSync.secretName), ssh, githubapp or none")
 
 
-@rule("objectives")
+@rule("objectives", "InferenceObjective names are unique")
 def _objectives(ctx: Context) -> None:
     names = [o["name"] for o in ctx.data["routing"]["objectives"]]
     for i, n in enumerate(names):

@@ -35,8 +35,12 @@ from ..progress import PROGRESS, critical  # noqa: E402 - how far a run got (the
 
 @contextlib.contextmanager
 def output_lock(out: Path, timeout: float, what: str):
-    """Hold the folder's lock; wait up to ``timeout`` seconds for another run, then stop naming it."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Hold the folder's lock (creating the folder); wait up to ``timeout`` seconds for another run, then stop
+    naming it."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create it ({exc.strerror}); choose a folder you can write to") from None
     path = out / LOCK
     deadline = time.monotonic() + timeout
     while True:
@@ -90,7 +94,7 @@ def read_manifest(out: Path) -> dict[str, str]:
 
 
 def check_out(out: Path) -> None:
-    """One clear line when ``out`` cannot be the output folder."""
+    """One clear line when ``out`` cannot be the output folder (checked before rendering; created by the lock)."""
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file; give a folder (it is created when missing)")
     probe = out
@@ -98,10 +102,7 @@ def check_out(out: Path) -> None:
         probe = probe.parent
     if not os.access(probe, os.W_OK | os.X_OK):
         raise UserError(f"--out {out}: {probe} is not writable; choose a folder you can write to")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot create it ({exc.strerror}); choose a folder you can write to") from None
+
 
 
 def _safe(out: Path, rel: str) -> Path:
