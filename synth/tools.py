@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 from functools import lru_cache
-from pathlib import Path
 
 from .errors import UserError
 

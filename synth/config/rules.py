@@ -307,7 +307,7 @@ def _proxy_only(ctx: Context) -> None:
 
 @rule("cidr-overlap", "no two ranges of the fleet VPC are equal or overlap")
 def _cidr_overlap(ctx: Context) -> None:
-    ranges: list[tuple[str, ipaddress.IPv4Network, str]] = []  # (where, net, identity)
+    ranges: list[tuple[str, ipaddress.IPv4Network]] = []  # (config path, range)
     seen_proxy: set[tuple[str, str]] = set()
     for i, c in enumerate(ctx.clusters):
         for key, cidr in c["subnets"].items():
@@ -315,10 +315,10 @@ def _cidr_overlap(ctx: Context) -> None:
                 if (c["region"], cidr) in seen_proxy:
                     continue  # the region's one proxy-only subnet, named again by another cluster there
                 seen_proxy.add((c["region"], cidr))
-            ranges.append((f"clusters[{i}].subnets.{key}", ipaddress.ip_network(cidr), f"{c['name']} {key}"))
+            ranges.append((f"clusters[{i}].subnets.{key}", ipaddress.ip_network(cidr)))
     for a in range(len(ranges)):
         for b in range(a):
-            (wa, na, ia), (wb, nb, ib) = ranges[a], ranges[b]
+            (wa, na), (wb, nb) = ranges[a], ranges[b]
             if na == nb:
                 ctx.fail("cidr-overlap", wa, f"{na} is already {wb}; every range in the fleet VPC must be distinct")
             if na.overlaps(nb):

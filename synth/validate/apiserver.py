@@ -13,6 +13,7 @@ import ipaddress
 import re
 
 from .problems import Problem, at_cluster, iter_objects, labels, matches, oid, pod_specs
+from .syntax import DNS1123_LABEL, LABEL_VALUE, QUALIFIED_NAME
 from .view import FleetView
 
 RULES = {
@@ -36,9 +37,6 @@ RULES = {
     "api-selectors": "label selector requirements: In/NotIn with values, Exists/DoesNotExist without (ValidateLabelSelectorRequirement)",
 }
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-QUALIFIED_NAME = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
 CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 PERCENT = re.compile(r"^[0-9]+%$")
@@ -142,7 +140,7 @@ class _Checker:
             if "hostPort" in p and not _port_ok(p["hostPort"]):
                 self.bad(f, o, f"{at}.hostPort", "api-container-ports", f"{p['hostPort']!r} is not a port number 1-65535")
             if p.get("protocol", "TCP") not in PROTOCOLS:
-                self.bad(f, o, f"{at}.protocol", "api-container-ports", f"protocol must be one of TCP, UDP, SCTP")
+                self.bad(f, o, f"{at}.protocol", "api-container-ports", "protocol must be one of TCP, UDP, SCTP")
             if "name" in p:
                 if not is_port_name(p["name"]):
                     self.bad(f, o, f"{at}.name", "api-container-ports", f"{p['name']!r} is not an IANA_SVC_NAME (<= 15 of a-z0-9-, with a letter)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..config import catalog
 from .behaviour.limits import gateway_regions
-from .problems import Problem, annotations, iter_objects, labels, name, namespace, oid, pod_specs
+from .problems import Problem, annotations, iter_objects, name, namespace, oid, pod_specs
 from .view import FleetView
 
 RULES = {

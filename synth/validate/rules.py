@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from .problems import Problem, at_cluster, iter_objects
+from .problems import args as flag_values
+from .syntax import DNS1035_LABEL, DNS1123_LABEL, DNS1123_SUBDOMAIN, LABEL_VALUE, QUALIFIED_NAME
 from .view import FleetView
 
 RULES = {
@@ -31,11 +31,6 @@ RULES = {
     "policy-target": "health-check and backend policies target the import",
 }
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 FUSE_DRIVER = "gcsfuse.csi.storage.gke.io"
 MIN_STARTUP_SECONDS = 600
 LABEL_NAMED = {"Service"}
@@ -56,15 +51,6 @@ def _oid(o: dict) -> str:
 
 def _matches(selector: dict, labels: dict) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
-def _args(container: dict) -> dict[str, str]:
-    out = {}
-    for a in (container.get("command") or []) + (container.get("args") or []):
-        if isinstance(a, str) and a.startswith("--"):
-            k, _, v = a.partition("=")
-            out[k] = v
-    return out
 
 
 def has_routing(docs) -> bool:
@@ -111,7 +97,7 @@ def _namespace_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
                                (((o.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}))
         for where, labels in label_sets:
             for k, v in labels.items():
-                if not LABEL_KEY.match(str(k)) or len(str(k).rpartition("/")[2]) > 63:
+                if not QUALIFIED_NAME.match(str(k)) or len(str(k).rpartition("/")[2]) > 63:
                     bad(f, o, where, "label-syntax", f"label key {k!r} is not a qualified name")
                 if not isinstance(v, str) or len(v) > 63 or not LABEL_VALUE.match(v):
                     bad(f, o, where, "label-syntax", f"label {k}={v!r}: values are <= 63 characters of [A-Za-z0-9-_.]")
@@ -153,7 +139,7 @@ def _namespace_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
                         f"claim '{cl.get('name')}' is not declared in spec.resourceClaims")
             tpu_req = (res.get("requests") or {}).get("google.com/tpu")
             tpu_lim = (res.get("limits") or {}).get("google.com/tpu")
-            args = _args(c)
+            args = flag_values(c)
             if tpu_req is not None or tpu_lim is not None:
                 cpath = f"spec.template.spec.containers[{ci}]"
                 if str(tpu_req) != str(tpu_lim):
@@ -210,7 +196,7 @@ def _namespace_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
         if not pickers:
             bad(f, pool, "spec.endpointPickerRef", "picker-service", f"Service {_name(svc)} selects no picker pods")
         for d in pickers:
-            args = {k: v for c in d["spec"]["template"]["spec"].get("containers") or [] for k, v in _args(c).items()}
+            args = {k: v for c in d["spec"]["template"]["spec"].get("containers") or [] for k, v in flag_values(c).items()}
             if args.get("--pool-name") != _name(pool):
                 bad(f, pool, "spec.endpointPickerRef", "picker-pool-name",
                     f"{_oid(d)} runs with --pool-name={args.get('--pool-name')}, not {_name(pool)}")

@@ -16,7 +16,7 @@ def test_gateway_has_one_address_per_serving_region():
 
 def test_ephemeral_addresses_without_static_ones():
     from synth.infra.addresses import gateway_addresses
-    from synth.config.loader import load_fleet, parse_fleet
+    from synth.config.loader import load_fleet
     import dataclasses
 
     fleet = load_fleet(REPO / "fleet.yaml")

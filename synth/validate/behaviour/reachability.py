@@ -26,7 +26,6 @@ Verdicts are cached by a hash of both configurations (``.cache/reachability``)."
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import io
 import ipaddress
@@ -39,7 +38,7 @@ from pathlib import Path
 import yaml
 
 from ...config import catalog
-from ..problems import Problem, iter_objects, labels, matches, name, namespace, pod_specs
+from ..problems import Problem, iter_objects, labels, matches, name, namespace
 from ..view import FleetView
 
 RULES = {
