@@ -22,19 +22,33 @@ def _type(node: dict) -> str:
     return t
 
 
-def _rows(node: dict, prefix: str, required: set[str]) -> list[str]:
+def _rows(node: dict, prefix: str, required: set[str], root: dict | None = None, seen: dict | None = None) -> list[str]:
+    """Rows of ``node``'s keys. A ``$ref`` is documented in full the first time (at the top level) and then named:
+    ``models[].server`` has the same keys as ``server``."""
+    from .config.defaults import resolve
+
+    root = root if root is not None else node
+    seen = seen if seen is not None else {}
     rows = []
     for key, sub in node.get("properties", {}).items():
         path = f"{prefix}{key}"
+        if "$ref" in sub:
+            ref = sub["$ref"]
+            target = resolve(sub, root)
+            if ref in seen:
+                rows.append(f"| `{path}` | mapping | {'required' if key in required else ''} | The same keys as `{seen[ref]}`. |")
+                continue
+            seen[ref] = path
+            sub = target
         default = sub.get("default")
         if sub.get("type") == "object" and "properties" in sub:
             rows.append(f"| `{path}` | mapping | {'required' if key in required else ''} | {sub.get('description', '')} |")
-            rows += _rows(sub, path + ".", set(sub.get("required", [])))
+            rows += _rows(sub, path + ".", set(sub.get("required", [])), root, seen)
             continue
         if sub.get("type") == "array" and sub.get("items", {}).get("type") == "object":
             shown = "required" if key in required else (f"`{json.dumps(default)}`" if default is not None else "")
             rows.append(f"| `{path}` | list of mappings | {shown} | {sub.get('description', '')} |")
-            rows += _rows(sub["items"], path + "[].", set(sub["items"].get("required", [])))
+            rows += _rows(sub["items"], path + "[].", set(sub["items"].get("required", [])), root, seen)
             continue
         shown = "required" if key in required else (f"`{json.dumps(default)}`" if default is not None else "")
         desc = sub.get("description", "")

@@ -16,7 +16,12 @@ from .config import catalog
 from .errors import UserError
 
 # Revisions known to exist, so a starter file for these models needs no --revision.
-KNOWN_REVISIONS = {"google/gemma-3-27b-it": "005ad3404e59d6023443cb575daa05336842228a"}
+# Commits of Google's Gemma 3 instruction-tuned repositories (as Hugging Face caches name their snapshots).
+KNOWN_REVISIONS = {
+    "google/gemma-3-27b-it": "005ad3404e59d6023443cb575daa05336842228a",
+    "google/gemma-3-12b-it": "96b6f1eccf38110c56df3a15bffe176da04bfd80",
+    "google/gemma-3-4b-it": "093f9f388b31de276ce2de164bdc2081324b9767",
+}
 V6E_ZONE = {z.rsplit("-", 1)[0]: z for z in sorted(catalog.TPU_V6E_ZONES, reverse=True)}  # region → a v6e zone
 
 

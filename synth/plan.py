@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .config.model import Cluster, Fleet
+from .config.model import Cluster, Fleet, ServedModel
 from .template import Conditions, Template
 from .values import ValuesSpec, overrides
 
 
 @dataclass(frozen=True)
 class ChartPlan:
-    key: str  # "serving" | "gateway"
+    key: str  # "serving" (one model), the model's pool name (several models), or "gateway"
     name: str  # chart name, e.g. gemma3-serving
     description: str
     spec: ValuesSpec
@@ -22,6 +22,8 @@ class ChartPlan:
     conds: Conditions
     values_for: Callable[[Cluster], dict]
     clusters: tuple[str, ...]  # clusters that install it
+    model: ServedModel | None  # the model a serving chart serves (None: the gateway chart)
+    release: str  # Helm release name the runbook installs it as
 
     def cluster_values(self, cluster: Cluster) -> dict:
         return self.values_for(cluster)
@@ -61,6 +63,16 @@ class Plan:
             for file, objs in chart.render(chart.cluster_values(cluster))])
 
 
+def serving_key(fleet: Fleet, served: ServedModel) -> str:
+    """A model's chart key: ``serving`` for the only model (chart <fleet>-serving), else its pool (chart <fleet>-<pool>)."""
+    return served.pool if fleet.several else "serving"
+
+
+def release_name(fleet: Fleet, key: str) -> str:
+    """The Helm release a chart is installed as: the fleet's name for the only model, else the chart's name."""
+    return fleet.name if key == "serving" else f"{fleet.name}-{key}"
+
+
 def build_plan(fleet: Fleet) -> Plan:
     from .tools import ensure_node
 
@@ -70,26 +82,32 @@ def build_plan(fleet: Fleet) -> Plan:
     from .charts import gateway, serving
 
     app = cdk8s.App()
-    serving_chart = serving.build(app, fleet)
-    gateway_chart = gateway.build(app, fleet)
     charts = []
-    for key, module, chart, members, what in (
-        ("serving", serving, serving_chart, tuple(c.name for c in fleet.serving_clusters),
-         f"Serves {fleet.model.name} with vLLM on TPU and exports the inference pool to the fleet."),
-        ("gateway", gateway, gateway_chart, (fleet.gateway.config_cluster,),
-         "Multi-cluster Inference Gateway of the fleet's config cluster: routes to every region's exported pool."),
-    ):
-        defaults = module.values(fleet, None)
-        module.SPEC.check_complete(defaults)
+    for served in fleet.models:
+        # One model keeps the chart name <fleet>-serving; with several, each is <fleet>-<pool>.
+        key = serving_key(fleet, served)
+        chart = serving.build(app, fleet, served)
+        spec = serving.spec_for(served.server.accelerator.kind)
+        defaults = serving.values(fleet, served, None)
+        spec.check_complete(defaults)
+        acc = served.server.accelerator
+        on = ("TPU" if acc.kind == "tpu" else f"{acc.count} x {acc.type}")
         charts.append(ChartPlan(
-            key=key,
-            name=f"{fleet.name}-{key}",
-            description=what,
-            spec=module.SPEC,
-            defaults=defaults,
-            templates=tuple(chart.templates()),
-            conds=chart.conds,
-            values_for=(lambda c, m=module: m.values(fleet, c)),
-            clusters=members,
+            key=key, name=f"{fleet.name}-{key}",
+            description=f"Serves {served.model.name} with vLLM on {on} and exports the inference pool to the fleet.",
+            spec=spec, defaults=defaults, templates=tuple(chart.templates()), conds=chart.conds,
+            values_for=(lambda c, m=served: serving.values(fleet, m, c)),
+            clusters=tuple(p.cluster.name for p in served.placements), model=served,
+            release=release_name(fleet, key),
         ))
+    chart = gateway.build(app, fleet)
+    defaults = gateway.values(fleet, None)
+    gateway.SPEC.check_complete(defaults)
+    charts.append(ChartPlan(
+        key="gateway", name=f"{fleet.name}-gateway",
+        description="Multi-cluster Inference Gateway of the fleet's config cluster: routes to every region's exported pool.",
+        spec=gateway.SPEC, defaults=defaults, templates=tuple(chart.templates()), conds=chart.conds,
+        values_for=(lambda c: gateway.values(fleet, c)), clusters=(fleet.gateway.config_cluster,), model=None,
+        release=release_name(fleet, "gateway"),
+    ))
     return Plan(fleet=fleet, charts=tuple(charts))

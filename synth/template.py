@@ -22,6 +22,8 @@ Markers (the brackets never occur in Kubernetes names or in anything we emit):
 
 from __future__ import annotations
 
+import functools
+
 import json
 import re
 from dataclasses import dataclass
@@ -251,14 +253,19 @@ _RESERVED = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=None)
 def _reads_back_as_string(s: str) -> bool:
-    """Neither YAML 1.1 (PyYAML, Helm's values) nor YAML 1.2 would read ``s`` as anything but this string."""
+    """Neither YAML 1.1 (PyYAML, Helm's values) nor YAML 1.2 would read ``s`` as anything but this string. Cached:
+    the same scalars recur in every chart and cluster."""
     if _RESERVED.fullmatch(s):
         return False
     try:
-        return yaml.safe_load(s) == s
+        return yaml.load(s, Loader=_SAFE_LOADER) == s  # noqa: S506 - the C build of the safe loader
     except yaml.YAMLError:
         return False
+
+
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class HelmWriter:

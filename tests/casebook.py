@@ -1,8 +1,10 @@
 """Validation cases as data. A case folder holds ``case.yaml``:
 
     description: what is broken
-    clusters: [gemma3-us-east5]       # base clusters: the committed output of fleet.yaml (overlays/<name>/);
-                                      # the committed infra/ root comes along as cluster "infra" unless `infra: false`
+    base: examples/multi-model        # optional: whose committed output the base is (default: the repository's,
+                                      # from fleet.yaml)
+    clusters: [gemma3-us-east5]       # base clusters: that output's overlays/<name>/; its infra/ root comes
+                                      # along as cluster "infra" unless `infra: false`
     patches:                          # applied to the base, in order
       - cluster: gemma3-us-east5
         target: {kind: InferencePool, name: gemma3-27b}
@@ -67,9 +69,10 @@ def apply_ops(doc: dict, ops: list[dict]) -> dict:
     return doc
 
 
-def base_cluster(name: str) -> list[tuple[str, dict]]:
-    """Everything cluster ``name`` of the default fleet receives, as committed (``infra``: the infra/ root)."""
-    folder = REPO / "infra" if name == "infra" else REPO / "overlays" / name
+def base_cluster(name: str, base: str = ".") -> list[tuple[str, dict]]:
+    """Everything cluster ``name`` of a committed output receives (``infra``: its infra/ root)."""
+    root = REPO / base
+    folder = root / "infra" if name == "infra" else root / "overlays" / name
     if not folder.is_dir():
         raise FileNotFoundError(f"no committed overlay {folder}")
     prefix = "infra" if name == "infra" else f"overlays/{name}"
@@ -81,7 +84,8 @@ def load_case(case: Path) -> tuple[dict, dict[str, list[tuple[str, dict]]]]:
     names = list(spec.get("clusters") or [])
     if names and spec.get("infra", True) and "infra" not in names:
         names.append("infra")
-    clusters: dict[str, list[tuple[str, dict]]] = {n: base_cluster(n) for n in names}
+    base = spec.get("base", ".")
+    clusters: dict[str, list[tuple[str, dict]]] = {n: base_cluster(n, base) for n in names}
     for i, patch in enumerate(spec.get("patches") or []):
         docs = clusters[patch["cluster"]]
         if "add" in patch:
@@ -89,7 +93,7 @@ def load_case(case: Path) -> tuple[dict, dict[str, list[tuple[str, dict]]]]:
             continue
         if "copy" in patch:
             src = patch["copy"]
-            found = [o for _, o in base_cluster(src["from"]) if _key(o) == (src["kind"], src["name"])]
+            found = [o for _, o in base_cluster(src["from"], base) if _key(o) == (src["kind"], src["name"])]
             if len(found) != 1:
                 raise LookupError(f"{case.name}: patches[{i}] copies {len(found)} objects {src}")
             docs.append((f"case:patches[{i}]", found[0]))

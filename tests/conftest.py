@@ -29,8 +29,16 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
+EXAMPLES = sorted((REPO / "examples").glob("*/fleet.yaml"))
+
+
+def fleet_id(path: Path) -> str:
+    """A test id for a fleet file: its stem, or its folder for examples/<name>/fleet.yaml."""
+    return path.parent.name if path.parent.parent == REPO / "examples" else path.stem
+
+
 def fleet_files() -> list[Path]:
-    return [REPO / "fleet.yaml", *sorted(FLEETS.glob("*.yaml"))]
+    return [REPO / "fleet.yaml", *sorted(FLEETS.glob("*.yaml")), *EXAMPLES]
 
 
 _TREES: dict[Path, Path] = {}

@@ -8,14 +8,14 @@ import yaml
 
 from synth.validate.cli import load_docs
 from synth.validate.engine import Validator, format_problem
-from tests.conftest import fleet_files, run, tool
+from tests.conftest import fleet_files, fleet_id, run, tool
 
 
 def _load(path):
     return [d for d in yaml.safe_load_all(path.read_text()) if d]
 
 
-@pytest.mark.parametrize("config", fleet_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("config", fleet_files(), ids=fleet_id)
 def test_delivery_objects_validate_and_point_at_overlays(config, synthesized, plans):
     out = synthesized(config)
     plan = plans(config)
@@ -25,9 +25,10 @@ def test_delivery_objects_validate_and_point_at_overlays(config, synthesized, pl
     assert (out / "delivery" / "config-sync").is_dir() == fleet.delivery.config_sync
     if not fleet.delivery.argocd:
         return
-    problems = Validator().validate_fleet({"argocd": load_docs(out / "delivery" / "argocd"),
-                                           **({"config-sync": load_docs(out / "delivery" / "config-sync")}
-                                              if fleet.delivery.config_sync else {})})
+    # Each RootSync goes to its own cluster (each is named after the fleet there).
+    syncs = {f"config-sync/{d.name}": load_docs(d) for d in sorted((out / "delivery" / "config-sync").iterdir())
+             } if fleet.delivery.config_sync else {}
+    problems = Validator().validate_fleet({"argocd": load_docs(out / "delivery" / "argocd"), **syncs})
     assert not problems, "\n".join(map(format_problem, problems))
 
     appset = _load(out / "delivery/argocd/applicationset.yaml")[0]
@@ -62,7 +63,7 @@ def test_delivery_objects_validate_and_point_at_overlays(config, synthesized, pl
     assert spec["template"]["metadata"]["labels"]["region"] == '{{index .metadata.labels "inference-fleet.dev/region"}}'
 
 
-@pytest.mark.parametrize("config", fleet_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("config", fleet_files(), ids=fleet_id)
 def test_app_project_allows_exactly_what_we_emit(config, synthesized, plans):
     out = synthesized(config)
     plan = plans(config)
@@ -79,7 +80,7 @@ def test_app_project_allows_exactly_what_we_emit(config, synthesized, plans):
     assert len(project["destinations"]) == len(plan.fleet.clusters)
 
 
-@pytest.mark.parametrize("config", fleet_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("config", fleet_files(), ids=fleet_id)
 def test_infra_root_is_delivered_to_the_management_cluster(config, synthesized, plans):
     out = synthesized(config)
     fleet = plans(config).fleet

@@ -16,15 +16,21 @@ def test_readme_reference_is_current():
 
 
 def test_every_schema_key_is_documented():
+    from synth.config.defaults import resolve
     from synth.config.loader import fleet_schema
+
+    root = fleet_schema()
 
     def walk(node, path):
         for key, sub in node.get("properties", {}).items():
+            sub = resolve(sub, root)
             assert sub.get("description"), f"{path}{key} has no description"
             if sub.get("type") == "object":
                 walk(sub, f"{path}{key}.")
+            if sub.get("type") == "array" and sub.get("items", {}).get("type") == "object":
+                walk(sub["items"], f"{path}{key}[].")
 
-    walk(fleet_schema(), "")
+    walk(root, "")
 
 
 def test_makefile_names_existing_test_files():

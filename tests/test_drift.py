@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from synth.pipeline import check, render
-from tests.conftest import FLEETS, REPO
+from tests.conftest import EXAMPLES, FLEETS, REPO
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -17,6 +17,14 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 def test_committed_output_is_fresh():
     report = check(REPO / "fleet.yaml", REPO)
     assert report == {"stale": [], "missing": [], "extra": []}, "committed output is stale: run `make synth`"
+
+
+@pytest.mark.parametrize("config", EXAMPLES, ids=lambda p: p.parent.name)
+def test_committed_examples_are_fresh(config):
+    report = check(config, config.parent)
+    assert report == {"stale": [], "missing": [], "extra": []}, (
+        f"the output committed beside {config.relative_to(REPO)} is stale: run "
+        f"`inference-fleet synth --config {config.relative_to(REPO)} --out {config.parent.relative_to(REPO)}`")
 
 
 def _tree(files: dict[str, bytes]) -> str:

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from synth.validate.engine import Validator, format_problem
-from tests.conftest import fleet_files, run, tool
+from tests.conftest import fleet_files, fleet_id, run, tool
 
 
 def _docs(text: str) -> list[dict]:
@@ -18,7 +18,7 @@ def _key(o: dict) -> tuple:
     return (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
 
 
-@pytest.mark.parametrize("config", fleet_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("config", fleet_files(), ids=fleet_id)
 def test_overlays_build_and_equal_helm(config, synthesized, plans):
     out = synthesized(config)
     plan = plans(config)

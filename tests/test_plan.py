@@ -3,6 +3,7 @@ FLEET.md with a Mermaid diagram; SVG through Graphviz."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,6 +15,11 @@ from synth.report import dot, failover, front_end_failover, mermaid, upgrade_row
 from tests.conftest import FLEETS, REPO
 from tests.test_cli import cli
 
+
+
+def _only(fleet):
+    """(fleet, its only model): the capacity functions are per model."""
+    return fleet, fleet.models[0]
 
 def test_plan_names_every_serving_region_with_a_failover_row():
     r = cli("plan")
@@ -31,7 +37,7 @@ def test_plan_names_every_serving_region_with_a_failover_row():
 def test_capacity_warning_when_survivors_cannot_take_the_peak(tmp_path):
     config = tmp_path / "fleet.yaml"
     config.write_text((REPO / "fleet.yaml").read_text().replace("expectedPeakRps: 8", "expectedPeakRps: 30"))
-    rows = failover(load_fleet(config))
+    rows = failover(*_only(load_fleet(config)))
     assert all(not r.covered for r in rows)
     r = cli("plan", "--config", str(config))
     assert r.returncode == 0 and "WARNING: with us-east5 backends lost, the fleet has 8 rps for a 30 rps peak" in r.stdout
@@ -40,7 +46,7 @@ def test_capacity_warning_when_survivors_cannot_take_the_peak(tmp_path):
 def test_failover_goes_preferred_then_nearest_and_skips_drained_regions():
     # three-regions-llmd: us-east5 is PREFERRED, asia-northeast1 runs at a 50% capacity scaler.
     fleet = load_fleet(FLEETS / "three-regions-llmd.yaml")
-    rows = {r.region: r for r in failover(fleet)}
+    rows = {r.region: r for r in failover(*_only(fleet))}
     assert rows["europe-west4"].targets == ("us-east5", "asia-northeast1")
     assert rows["asia-northeast1"].targets == ("us-east5", "europe-west4")
 
@@ -50,7 +56,7 @@ def test_scopes_drain_capacity(tmp_path):
     config.write_text((REPO / "fleet.yaml").read_text().replace(
         "  expectedPeakRps: 8", "  expectedPeakRps: 8\n  scopes: [{region: europe-west4, capacityScalerPercent: 0}]"))
     fleet = load_fleet(config)
-    rows = {r.region: r for r in failover(fleet)}
+    rows = {r.region: r for r in failover(*_only(fleet))}
     # A drained region is no spare capacity: losing us-east5 leaves nothing.
     assert rows["us-east5"].targets == () and rows["us-east5"].capacity == 0 and not rows["us-east5"].covered
     assert rows["europe-west4"].capacity == 8
@@ -58,10 +64,10 @@ def test_scopes_drain_capacity(tmp_path):
 
 def test_upgrade_and_front_end_rows():
     fleet = load_fleet(REPO / "fleet.yaml")
-    up = {r.region: r for r in upgrade_rows(fleet)}
+    up = {r.region: r for r in upgrade_rows(*_only(fleet))}
     # 2 replicas of 4 rps per region, one down during a rollout step: 4 + 8 left.
     assert up["us-east5"].capacity == 12 and up["us-east5"].covered
-    front = {r.region: r for r in front_end_failover(fleet)}
+    front = {r.region: r for r in front_end_failover(*_only(fleet))}
     assert front["us-east5"].targets == ("europe-west4",) and front["us-east5"].capacity == 16
     assert "30 s TTL" in front["us-east5"].note
 
@@ -92,3 +98,33 @@ def test_svg_through_graphviz(tmp_path):
     src.write_text(dot(load_fleet(REPO / "fleet.yaml")))
     svg = subprocess.run(["dot", "-Tsvg", str(src)], capture_output=True, text=True, check=True).stdout
     assert "<svg" in svg and "gemma3-europe-west4" in svg.replace("&#45;", "-")
+
+
+MULTI = REPO / "examples" / "multi-model" / "fleet.yaml"
+
+
+def test_several_models_get_a_failover_table_each():
+    fleet = load_fleet(MULTI)
+    by_model = {m.pool: {r.region: r for r in failover(fleet, m)} for m in fleet.models}
+    # The 12B model runs only in us-central1: losing its backends leaves nothing, and plan says so.
+    assert by_model["gemma-3-12b"]["us-central1"].targets == () and not by_model["gemma-3-12b"]["us-central1"].covered
+    # The 4B model: 2 replicas x 8 rps in the other region against a 12 rps peak.
+    assert by_model["gemma-3-4b"]["us-central1"].capacity == 16 and by_model["gemma-3-4b"]["us-central1"].covered
+    r = cli("plan", "--config", str(MULTI))
+    assert r.returncode == 0
+    for model in ("google/gemma-3-27b-it", "google/gemma-3-4b-it", "google/gemma-3-12b-it"):
+        assert f"Failover of {model}" in r.stdout
+    assert "gemma-3-4b-support -> GCPInferencePoolImport gemma-3-4b" in r.stdout.replace("google/gemma-3-4b-it, ", "")
+    assert "WARNING: with us-central1 backends lost, the fleet has 0 rps of google/gemma-3-12b-it" in r.stdout
+
+
+def test_plan_json_lists_every_model_and_tags_failover_rows():
+    r = cli("plan", "--json", "--config", str(MULTI))
+    data = json.loads(r.stdout)
+    assert data["version"] == 1
+    assert [m["pool"] for m in data["models"]] == ["gemma-3-27b", "gemma-3-4b", "gemma-3-12b"]
+    four = data["models"][1]
+    assert four["servedNames"] == ["google/gemma-3-4b-it", "gemma-3-4b-support"] and four["tpu"]["topology"] == "1x1"
+    gpu = data["models"][2]
+    assert gpu["gpu"] == {"type": "nvidia-l4", "count": 2, "machineType": "g2-standard-24"} and gpu["regions"] == ["us-central1"]
+    assert {row["model"] for row in data["failover"]} == {"google/gemma-3-27b-it", "google/gemma-3-4b-it", "google/gemma-3-12b-it"}

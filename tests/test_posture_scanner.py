@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, fleet_files, run
+from tests.conftest import REPO, fleet_files, fleet_id, run
 
 ACCEPTED = Path(__file__).resolve().parent / "posture" / "trivy-accepted.yaml"
 
@@ -40,7 +40,7 @@ def _accepted() -> list[dict]:
     return entries
 
 
-@pytest.mark.parametrize("config", fleet_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("config", fleet_files(), ids=fleet_id)
 def test_trivy_finds_nothing_beyond_the_accepted(config, synthesized):
     out = synthesized(config)
     accepted = _accepted()

@@ -85,9 +85,9 @@ def build(app: cdk8s.App, fleet: Fleet) -> ManifestChart:
     MultiClusterGateway(chart, "gateway", props=GatewayProps(
         name=ref("gateway.name"), namespace=ns, labels=labels, class_name=ref("gateway.className"),
         port=ref("gateway.port"), path_prefix=ref("gateway.pathPrefix"), addresses_path="gateway.addresses",
-        pool=fleet.routing.pool_name, health_port=PORT, timeout_sec=ref("backend.timeoutSec"),
+        pools=tuple((m.pool, m.model.served_names) for m in fleet.models), health_port=PORT, timeout_sec=ref("backend.timeoutSec"),
         balancing_mode_path="backend.balancingMode", max_utilization=ref("backend.maxUtilizationPercent"),
         max_in_flight=ref("backend.maxInFlightRequestsPerEndpoint"), kv_metric=KvCacheMetric.EXPORT_NAME,
-        scopes_path="backend.scopes",
+        scopes_path="backend.scopes", match_model=fleet.several,
     ))
     return chart

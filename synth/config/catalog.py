@@ -34,6 +34,64 @@ MACHINES: dict[str, tuple[int, int]] = {
     "n4-standard-4": (4, 16), "n4-standard-8": (8, 32), "n4-standard-16": (16, 64),
     "c2-standard-8": (8, 32), "c2-standard-16": (16, 64), "c3-standard-8": (8, 32), "c3-standard-22": (22, 88),
 }
+# GPU machines: vCPU and memory (GB) with their GPUs (Compute Engine "GPU machine types"; the G2 sizes between the
+# documented ones as listed by GCP's machine-type API, via the SkyPilot catalog catalogs/v8/gcp/vms.csv @006059e0).
+GPU_MACHINES: dict[str, tuple[str, int]] = {
+    "g2-standard-4": ("nvidia-l4", 1), "g2-standard-8": ("nvidia-l4", 1), "g2-standard-12": ("nvidia-l4", 1),
+    "g2-standard-16": ("nvidia-l4", 1), "g2-standard-24": ("nvidia-l4", 2), "g2-standard-32": ("nvidia-l4", 1),
+    "g2-standard-48": ("nvidia-l4", 4), "g2-standard-96": ("nvidia-l4", 8),
+    "a3-highgpu-1g": ("nvidia-h100-80gb", 1), "a3-highgpu-2g": ("nvidia-h100-80gb", 2),
+    "a3-highgpu-4g": ("nvidia-h100-80gb", 4), "a3-highgpu-8g": ("nvidia-h100-80gb", 8),
+}
+MACHINES.update({
+    "g2-standard-4": (4, 16), "g2-standard-8": (8, 32), "g2-standard-12": (12, 48), "g2-standard-16": (16, 64),
+    "g2-standard-24": (24, 96), "g2-standard-32": (32, 128), "g2-standard-48": (48, 192), "g2-standard-96": (96, 384),
+    "a3-highgpu-1g": (26, 234), "a3-highgpu-2g": (52, 468), "a3-highgpu-4g": (104, 936), "a3-highgpu-8g": (208, 1872),
+})
+# The machine a GPU model gets when the fleet file names none: enough host memory for the server and the weights'
+# RAM file cache beside it (g2-standard-16 rather than -4 for one L4).
+DEFAULT_GPU_MACHINES = {
+    ("nvidia-l4", 1): "g2-standard-16", ("nvidia-l4", 2): "g2-standard-24", ("nvidia-l4", 4): "g2-standard-48",
+    ("nvidia-l4", 8): "g2-standard-96",
+    ("nvidia-h100-80gb", 1): "a3-highgpu-1g", ("nvidia-h100-80gb", 2): "a3-highgpu-2g",
+    ("nvidia-h100-80gb", 4): "a3-highgpu-4g", ("nvidia-h100-80gb", 8): "a3-highgpu-8g",
+}
+
+
+def default_gpu_machine(gpu_type: str, count: int) -> str:
+    return DEFAULT_GPU_MACHINES.get((gpu_type, count), "")
+
+
+def gpu_server_defaults(machine: str) -> tuple[str, str]:
+    """vLLM requests on a GPU machine when the fleet file gives none: half its vCPUs and half its memory (the rest
+    holds GKE's daemons, the FUSE sidecar and the weights' RAM file cache)."""
+    cores, gib = MACHINES.get(machine, (8, 32))
+    return str(max(cores // 2, 2)), f"{max(gib // 2, 8)}Gi"
+
+
+# Zones that offer each GPU type in the regions that also offer TPU v6e (GCP's machine-type API as listed in the
+# SkyPilot catalog catalogs/v8/gcp/vms.csv @006059e0; check Compute Engine's "GPU regions and zones" before relying
+# on a zone not listed here).
+GPU_ZONES = {
+    "nvidia-l4": frozenset({"europe-west4-a", "europe-west4-b", "europe-west4-c", "us-central1-a", "us-central1-b",
+                            "us-central1-c", "asia-northeast1-a", "asia-northeast1-b", "asia-northeast1-c",
+                            "us-east1-b", "us-east1-c", "us-east1-d"}),
+    "nvidia-h100-80gb": frozenset({"us-east5-a", "europe-west4-b", "europe-west4-c", "us-central1-a", "us-central1-b",
+                                   "us-central1-c", "asia-northeast1-b"}),
+}
+# Accelerator memory per device in GiB, for the weights-fit check: TPU v6e 32 GB HBM (about 31.25 GiB usable),
+# L4 24 GB, H100 80 GB.
+DEVICE_MEMORY_GI = {"tpu-v6e-slice": 31.25, "nvidia-l4": 22.0, "nvidia-h100-80gb": 79.0}
+# GPU machines that carry RDMA NICs for managed DRANET (mrdma.google.com); G2 and A3 High have none.
+DRANET_GPU_MACHINES = frozenset()
+
+# Pinned vLLM images when the fleet file names none: the TPU build, and the CUDA build of the same vLLM release.
+TPU_SERVER_IMAGE = "vllm/vllm-tpu:v0.11.1"
+GPU_SERVER_IMAGE = "vllm/vllm-openai:v0.11.1"
+# Server-mode LoRA on TPU (the worker's add_lora) arrived in tpu-inference v0.25.0 (vllm-project/tpu-inference
+# commit bbc32beff); vllm/vllm-tpu images carry the tpu-inference release of their tag.
+TPU_LORA_MIN_IMAGE = (0, 25, 0)
+
 MACHINE_CPU = {m: c for m, (c, _) in MACHINES.items() if m.startswith("ct6e-")}
 MACHINE_MEMORY_GI = {m: g for m, (_, g) in MACHINES.items() if m.startswith("ct6e-")}
 
@@ -162,3 +220,13 @@ def image_pin_problem(image: str) -> str | None:
     if tag in MOVING_TAGS:
         return f"{image!r} uses the moving tag {tag!r}; pin a release tag or a digest so regions cannot drift"
     return None
+
+
+def image_version(image: str) -> tuple[int, ...] | None:
+    """The release of an image tagged vX.Y.Z (or X.Y.Z), or None for digests and other tags."""
+    import re
+
+    if "@" in image:
+        return None
+    m = re.fullmatch(r"v?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?", image.rsplit("/", 1)[-1].partition(":")[2])
+    return None if m is None else tuple(int(x or 0) for x in m.groups())

@@ -15,6 +15,7 @@ import yaml
 
 from . import rules
 from .build import build, derive_defaults
+from .defaults import apply_defaults
 from .model import Fleet
 from ..errors import ConfigError, UserError, format_path, quote
 
@@ -196,18 +197,6 @@ def _short(x: Any) -> str:
     return s if len(s) <= 60 else s[:57] + "..."
 
 
-def _apply_defaults(schema: dict, data: Any) -> Any:
-    if isinstance(data, dict) and schema.get("type") == "object":
-        for key, sub in schema.get("properties", {}).items():
-            if key not in data and "default" in sub:
-                data[key] = copy.deepcopy(sub["default"])
-            if key in data:
-                data[key] = _apply_defaults(sub, data[key])
-    elif isinstance(data, list) and isinstance(schema.get("items"), dict):
-        return [_apply_defaults(schema["items"], x) for x in data]
-    return data
-
-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -248,6 +237,8 @@ def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
     if errors:
         where, msg = _describe(errors[0])
         raise ConfigError(where, msg, shown)
-    data = derive_defaults(_apply_defaults(fleet_schema(), copy.deepcopy(data)))
+    rules.check_raw(data, shown)
+    root = fleet_schema()
+    data = derive_defaults(apply_defaults(root, copy.deepcopy(data), root), root)
     rules.check(data, shown)
     return build(data)

@@ -35,6 +35,21 @@ class GcsSource:
 
 
 @dataclass(frozen=True)
+class Adapter:
+    """A LoRA adapter: a model name clients send, served by its base model's pool from a folder in the bucket."""
+
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Lora:
+    adapters: tuple[Adapter, ...]
+    max_loras: int
+    max_rank: int
+
+
+@dataclass(frozen=True)
 class Model:
     name: str
     bucket: str | None  # fleet-wide bucket (clusters may name their own)
@@ -43,6 +58,12 @@ class Model:
     size_gi: int
     source: HuggingFaceSource | GcsSource | None
     loader: bool
+    lora: Lora | None
+
+    @property
+    def served_names(self) -> tuple[str, ...]:
+        """Every model name clients may send to this model's pool: its own and its adapters'."""
+        return (self.name,) + tuple(a.name for a in (self.lora.adapters if self.lora else ()))
 
 
 @dataclass(frozen=True)
@@ -62,6 +83,28 @@ class Tpu:
     accelerator: str  # node label value, e.g. tpu-v6e-slice
     chips: int
     capacity: tuple[Capacity, ...]
+
+    kind = "tpu"
+
+    @property
+    def devices(self) -> int:
+        """Accelerator devices per replica (--tensor-parallel-size)."""
+        return self.chips
+
+
+@dataclass(frozen=True)
+class Gpu:
+    type: str  # node label cloud.google.com/gke-accelerator, e.g. nvidia-l4
+    count: int
+    machine_type: str
+    driver_version: str
+    capacity: tuple[Capacity, ...]
+
+    kind = "gpu"
+
+    @property
+    def devices(self) -> int:
+        return self.count
 
 
 @dataclass(frozen=True)
@@ -99,7 +142,7 @@ class GcsFuse:
 @dataclass(frozen=True)
 class Server:
     image: str
-    tpu: Tpu
+    accelerator: Tpu | Gpu
     replicas: int
     cpu: str
     memory: str
@@ -112,6 +155,14 @@ class Server:
     dranet: Dranet
     gcs_fuse: GcsFuse
     rollout: Rollout | None  # None: Rollout.automatic per cluster
+
+    @property
+    def tpu(self) -> Tpu | None:
+        return self.accelerator if isinstance(self.accelerator, Tpu) else None
+
+    @property
+    def gpu(self) -> Gpu | None:
+        return self.accelerator if isinstance(self.accelerator, Gpu) else None
 
 
 @dataclass(frozen=True)
@@ -179,20 +230,30 @@ class Cluster:
     region: str
     zone: str
     serving: bool
-    replicas: int  # effective (override or server.replicas)
-    min_replicas: int  # effective autoscaling floor
-    max_replicas: int  # effective autoscaling ceiling
-    bucket: str  # effective (override or model.bucket)
+    bucket: str  # effective (override or model.bucket): the region's bucket, holding every model it serves
     subnets: Subnets
-    capacity: tuple[Capacity, ...]  # effective (override or server.tpu.capacity)
 
     @property
     def proxy_subnet(self) -> str | None:
         return self.subnets.proxy_only
 
+
+@dataclass(frozen=True)
+class Placement:
+    """One model in one serving cluster, with that cluster's effective numbers (overrides applied)."""
+
+    cluster: Cluster
+    replicas: int  # fixed replicas (autoscaling off)
+    min_replicas: int  # autoscaling floor
+    max_replicas: int  # autoscaling ceiling
+    capacity: tuple[Capacity, ...]  # where the accelerator nodes come from, in order
+
     def fewest_replicas(self, autoscaled: bool) -> int:
         """The fewest model-server replicas the cluster runs (its HPA floor when autoscaled)."""
         return self.min_replicas if autoscaled else self.replicas
+
+    def most_replicas(self, autoscaled: bool) -> int:
+        return self.max_replicas if autoscaled else self.replicas
 
 
 @dataclass(frozen=True)
@@ -269,13 +330,55 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class ServedModel:
+    """One model of the fleet: its weights, server, routing, and the serving clusters that run it. A fleet file
+    with ``model`` is a fleet of one; with ``models`` each entry is one of these, in file order."""
+
+    model: Model
+    server: Server
+    routing: Routing
+    placements: tuple[Placement, ...]  # in cluster order
+    expected_peak_rps: float
+    at: str  # config path prefix of its keys: "" (model, server, routing) or "models[i]."
+
+    @property
+    def pool(self) -> str:
+        """InferencePool name, identical in every region; every per-model object name starts with it."""
+        return self.routing.pool_name
+
+    @property
+    def server_name(self) -> str:
+        """Name of the model-server Deployment, Service and Kubernetes service account."""
+        return f"{self.pool}-vllm"
+
+    @property
+    def loader_name(self) -> str:
+        """Name of the weights loader's Kubernetes service account (and the prefix of its Job)."""
+        return f"{self.pool}-weights"
+
+    @property
+    def compute_class(self) -> str:
+        """Name of the ComputeClass the model servers' accelerator nodes come from."""
+        return f"{self.pool}-{self.server.accelerator.kind}"
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.server.autoscaling.enabled
+
+    def placement(self, cluster: Cluster) -> Placement | None:
+        return next((p for p in self.placements if p.cluster.name == cluster.name), None)
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.cluster.region for p in self.placements))
+
+
+@dataclass(frozen=True)
 class Fleet:
     name: str
     project: Project
     namespace: str
-    model: Model
-    server: Server
-    routing: Routing
+    models: tuple[ServedModel, ...]
     gateway: Gateway
     clusters: tuple[Cluster, ...]
     delivery: Delivery
@@ -305,14 +408,9 @@ class Fleet:
         return (("serving",) if cluster.serving else ()) + (("config",) if cluster.name == self.gateway.config_cluster else ())
 
     @property
-    def server_name(self) -> str:
-        """Name of the model-server Deployment, Service and Kubernetes service account."""
-        return f"{self.routing.pool_name}-vllm"
-
-    @property
-    def loader_name(self) -> str:
-        """Name of the weights loader's Kubernetes service account (and the prefix of its Job)."""
-        return f"{self.routing.pool_name}-weights"
+    def several(self) -> bool:
+        """More than one model: routes match the model name (header X-Gateway-Model-Name)."""
+        return len(self.models) > 1
 
     @property
     def node_service_account_id(self) -> str:
@@ -324,11 +422,6 @@ class Fleet:
         return f"{self.node_service_account_id}@{self.project.id}.iam.gserviceaccount.com"
 
     @property
-    def compute_class(self) -> str:
-        """Name of the ComputeClass the model servers' TPU nodes come from."""
-        return f"{self.routing.pool_name}-tpu"
-
-    @property
     def buckets(self) -> dict[str, str]:
         """Bucket name → the region of the serving clusters that read it."""
         out: dict[str, str] = {}
@@ -336,7 +429,11 @@ class Fleet:
             out.setdefault(c.bucket, c.region)
         return out
 
-    def workload_identity_member(self, namespace: str, service_account: str | None = None) -> str:
-        """The IAM principal of a Kubernetes service account (default: the model server's); no Google service account."""
+    def models_in(self, cluster: Cluster) -> tuple[ServedModel, ...]:
+        """The models ``cluster`` serves, in fleet order."""
+        return tuple(m for m in self.models if m.placement(cluster) is not None)
+
+    def workload_identity_member(self, namespace: str, service_account: str) -> str:
+        """The IAM principal of a Kubernetes service account; no Google service account."""
         return (f"principal://iam.googleapis.com/projects/{self.project.number}/locations/global/workloadIdentityPools/"
-                f"{self.project.id}.svc.id.goog/subject/ns/{namespace}/sa/{service_account or self.server_name}")
+                f"{self.project.id}.svc.id.goog/subject/ns/{namespace}/sa/{service_account}")

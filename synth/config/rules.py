@@ -30,25 +30,90 @@ class Context:
     def serving(self) -> list[tuple[int, dict]]:
         return [(i, c) for i, c in enumerate(self.clusters) if c["serving"]]
 
+    @property
+    def models(self) -> list[tuple[str, dict]]:
+        """(config path prefix, entry) of every model; entry holds model, server, routing (and, in the list form,
+        regions, clusters, expectedPeakRps)."""
+        from .build import model_entries
+
+        return model_entries(self.data)
+
+    @property
+    def several(self) -> bool:
+        return "models" in self.data
+
+    def placements(self, entry: dict) -> list[tuple[int, dict]]:
+        """The serving clusters (index, cluster) that run a model."""
+        regions = entry.get("regions")
+        return [(i, c) for i, c in self.serving if regions is None or c["region"] in regions]
+
 
 RULES: dict[str, Callable[[Context], None]] = {}
 HOLDS: dict[str, str] = {}  # rule id -> what holds when the rule passes (the README's table)
+RAW: set[str] = set()  # rules that read the fleet file as written, before defaults
 
 
-def rule(rule_id: str, holds: str):
+def rule(rule_id: str, holds: str, raw: bool = False):
     def register(fn: Callable[[Context], None]) -> Callable[[Context], None]:
         assert rule_id not in RULES, rule_id
         RULES[rule_id] = fn
         HOLDS[rule_id] = holds
+        if raw:
+            RAW.add(rule_id)
         return fn
 
     return register
 
 
+def check_raw(data: dict, shown: str) -> None:
+    """The rules about the file's form, on the file as written (defaults would hide what the user left out)."""
+    ctx = Context(data, shown)
+    for rule_id, fn in RULES.items():
+        if rule_id in RAW:
+            fn(ctx)
+
+
 def check(data: dict, shown: str) -> None:
     ctx = Context(data, shown)
-    for fn in RULES.values():
-        fn(ctx)
+    for rule_id, fn in RULES.items():
+        if rule_id not in RAW:
+            fn(ctx)
+
+
+# ---- the form of the file ------------------------------------------------------------------------
+
+
+@rule("model-form", "the fleet file gives model (with server and routing) or models, not both", raw=True)
+def _model_form(ctx: Context) -> None:
+    data = ctx.data
+    if "model" in data and "models" in data:
+        ctx.fail("model-form", "models", "give either model (one model) or models (several), not both")
+    if "model" not in data and "models" not in data:
+        ctx.fail("model-form", "model", "is required (or models, for several models)")
+    if "models" in data:
+        for key in ("server", "routing"):
+            if key in data:
+                ctx.fail("model-form", key, f"with models, each model has its own {key}: move it to models[i].{key}")
+    entries = ([(f"models[{i}].", m) for i, m in enumerate(data["models"])] if "models" in data else [("", data)])
+    for at, entry in entries:
+        srv = entry.get("server") or {}
+        if "tpu" in srv and "gpu" in srv:
+            ctx.fail("model-form", f"{at}server.gpu", "give one accelerator: server.tpu or server.gpu")
+
+
+@rule("several-models", "with several models, per-cluster numbers live in models[i].clusters and buckets in clusters[].bucket")
+def _several_models(ctx: Context) -> None:
+    if not ctx.several:
+        return
+    for i, c in enumerate(ctx.clusters):
+        for key in ("replicas", "minReplicas", "maxReplicas", "capacity"):
+            if key in c:
+                ctx.fail("several-models", f"clusters[{i}].{key}",
+                         f"with several models, give it per model: models[N].clusters: [{{name: {c['name']}, {key}: ...}}]")
+    for at, entry in ctx.models:
+        if entry["model"].get("bucket"):
+            ctx.fail("several-models", f"{at}model.bucket",
+                     "with several models, each region's bucket holds them all: set clusters[].bucket instead")
 
 
 # ---- model ---------------------------------------------------------------------------------------
@@ -56,9 +121,10 @@ def check(data: dict, shown: str) -> None:
 
 @rule("model-size", "the weights' size is known: Gemma 3 sizes are built in, other models give model.sizeGi")
 def _model_size(ctx: Context) -> None:
-    if ctx.data["model"]["sizeGi"] is None:
-        ctx.fail("model-size", "model.sizeGi", f"is required: the size of {quote(ctx.data['model']['name'])} is not known "
-                 f"(known: {', '.join(sorted(catalog.MODEL_SIZES_GI))})")
+    for at, entry in ctx.models:
+        if entry["model"]["sizeGi"] is None:
+            ctx.fail("model-size", f"{at}model.sizeGi", f"is required: the size of {quote(entry['model']['name'])} is not known "
+                     f"(known: {', '.join(sorted(catalog.MODEL_SIZES_GI))})")
 
 
 # ---- model server --------------------------------------------------------------------------------
@@ -66,20 +132,67 @@ def _model_size(ctx: Context) -> None:
 
 @rule("topology-machine", "the TPU topology's chips equal the machine type's chips (single-host slices only)")
 def _topology_machine(ctx: Context) -> None:
-    tpu = ctx.data["server"]["tpu"]
-    chips, node = catalog.TOPOLOGY_CHIPS[tpu["topology"]], catalog.MACHINE_CHIPS[tpu["machineType"]]
-    if chips != node:
-        fit = next(t for t, n in catalog.TOPOLOGY_CHIPS.items() if n == node)
-        ctx.fail("topology-machine", "server.tpu.topology",
-                 f"{tpu['topology']} is {chips} chip(s) but {tpu['machineType']} has {node}; use topology {fit} (single-host slices only)")
+    for at, entry in ctx.models:
+        tpu = entry["server"].get("tpu")
+        if tpu is None:
+            continue
+        chips, node = catalog.TOPOLOGY_CHIPS[tpu["topology"]], catalog.MACHINE_CHIPS[tpu["machineType"]]
+        if chips != node:
+            fit = next(t for t, n in catalog.TOPOLOGY_CHIPS.items() if n == node)
+            ctx.fail("topology-machine", f"{at}server.tpu.topology",
+                     f"{tpu['topology']} is {chips} chip(s) but {tpu['machineType']} has {node}; use topology {fit} (single-host slices only)")
+
+
+@rule("gpu-machine", "a GPU model's machine type carries exactly its GPU type and count, in a zone that offers it, without DRANET")
+def _gpu_machine(ctx: Context) -> None:
+    for at, entry in ctx.models:
+        gpu = entry["server"].get("gpu")
+        if gpu is None:
+            continue
+        machine = gpu["machineType"]
+        want = (gpu["type"], gpu["count"])
+        if not machine:
+            ctx.fail("gpu-machine", f"{at}server.gpu.count", f"no machine carries {gpu['count']} x {gpu['type']}; "
+                     f"counts: {', '.join(str(n) for t, n in sorted(set(catalog.GPU_MACHINES.values())) if t == gpu['type'])}")
+        if catalog.GPU_MACHINES.get(machine) != want:
+            fits = sorted(m for m, v in catalog.GPU_MACHINES.items() if v == want)
+            ctx.fail("gpu-machine", f"{at}server.gpu.machineType",
+                     f"{machine} does not carry {gpu['count']} x {gpu['type']}; one of: {', '.join(fits) or 'none'}")
+        if entry["server"]["dranet"]["enabled"]:
+            ctx.fail("gpu-machine", f"{at}server.dranet.enabled",
+                     f"{machine} has no NICs for managed DRANET (G2 and A3 High are not DRANET machines): set it to false")
+        for i, c in ctx.placements(entry):
+            if c["zone"] not in catalog.GPU_ZONES[gpu["type"]]:
+                zones = sorted(z for z in catalog.GPU_ZONES[gpu["type"]] if z.startswith(c["region"] + "-"))
+                ctx.fail("gpu-machine", f"clusters[{i}].zone", f"{c['zone']} does not offer {gpu['type']} for {at}model "
+                         f"{entry['model']['name']}; in {c['region']}: {', '.join(zones) or 'none'} (or serve it elsewhere with "
+                         f"{at or 'models[i].'}regions)")
+
+
+@rule("accelerator-memory", "the weights fit the accelerator memory of one replica with room for the KV cache")
+def _accelerator_memory(ctx: Context) -> None:
+    for at, entry in ctx.models:
+        srv = entry["server"]
+        if "gpu" in srv:
+            kind, devices = srv["gpu"]["type"], srv["gpu"]["count"]
+        else:
+            kind, devices = catalog.TPU_ACCELERATOR, catalog.TOPOLOGY_CHIPS[srv["tpu"]["topology"]]
+        size = entry["model"]["sizeGi"]
+        usable = catalog.DEVICE_MEMORY_GI[kind] * devices * float(srv["gpuMemoryUtilization"])
+        if size > 0.9 * usable:
+            where = f"{at}server.gpu.count" if "gpu" in srv else f"{at}server.tpu.topology"
+            ctx.fail("accelerator-memory", where, f"{entry['model']['name']} ({size}Gi of weights) leaves no room for the KV cache "
+                     f"in {devices} x {kind} ({usable:.0f}Gi usable at gpuMemoryUtilization {srv['gpuMemoryUtilization']}); "
+                     "use more devices per replica")
 
 
 @rule("image-pinned", "the server and picker images are pinned by release tag or digest (no latest, no undated nightly)")
 def _images_pinned(ctx: Context) -> None:
-    for where, image in (("server.image", ctx.data["server"]["image"]), ("routing.pickerImage", ctx.data["routing"]["pickerImage"])):
-        problem = catalog.image_pin_problem(image)
-        if problem:
-            ctx.fail("image-pinned", where, problem)
+    for at, entry in ctx.models:
+        for where, image in ((f"{at}server.image", entry["server"]["image"]), (f"{at}routing.pickerImage", entry["routing"]["pickerImage"])):
+            problem = catalog.image_pin_problem(image)
+            if problem:
+                ctx.fail("image-pinned", where, problem)
 
 
 def _cores(q: str) -> float:
@@ -92,26 +205,30 @@ def _gib(q: str) -> float:
 
 @rule("server-fits-node", "the server's CPU and memory, plus the weights' RAM file cache, fit one TPU node with room for the system")
 def _server_fits(ctx: Context) -> None:
-    srv = ctx.data["server"]
-    machine = srv["tpu"]["machineType"]
-    cores, mem = catalog.MACHINES[machine]
-    if _cores(srv["cpu"]) > cores - 4:
-        ctx.fail("server-fits-node", "server.cpu", f"{srv['cpu']} does not fit a {machine} node ({cores} vCPU, keep 4 for the system)")
-    if _gib(srv["memory"]) > mem * 0.9:
-        ctx.fail("server-fits-node", "server.memory",
-                 f"{srv['memory']} does not fit a {machine} node ({mem}Gi; keep 10% free for the system and the FUSE RAM cache)")
-    size = ctx.data["model"]["sizeGi"]
-    if _gib(srv["memory"]) + size > mem * 0.9:
-        ctx.fail("server-fits-node", "server.memory",
-                 f"{srv['memory']} plus the weights' RAM file cache ({size}Gi) exceeds 90% of a {machine} node ({mem}Gi); lower server.memory")
+    for at, entry in ctx.models:
+        srv = entry["server"]
+        machine = srv["gpu"]["machineType"] if "gpu" in srv else srv["tpu"]["machineType"]
+        if machine not in catalog.MACHINES:
+            continue  # gpu-machine names the problem
+        cores, mem = catalog.MACHINES[machine]
+        if _cores(srv["cpu"]) > cores - 4:
+            ctx.fail("server-fits-node", f"{at}server.cpu", f"{srv['cpu']} does not fit a {machine} node ({cores} vCPU, keep 4 for the system)")
+        if _gib(srv["memory"]) > mem * 0.9:
+            ctx.fail("server-fits-node", f"{at}server.memory",
+                     f"{srv['memory']} does not fit a {machine} node ({mem}Gi; keep 10% free for the system and the FUSE RAM cache)")
+        size = entry["model"]["sizeGi"]
+        if _gib(srv["memory"]) + size > mem * 0.9:
+            ctx.fail("server-fits-node", f"{at}server.memory",
+                     f"{srv['memory']} plus the weights' RAM file cache ({size}Gi) exceeds 90% of a {machine} node ({mem}Gi); lower server.memory")
 
 
 @rule("managed-args", "server.extraArgs does not repeat a vLLM flag the fleet file sets (--model, --port, --tensor-parallel-size, ...)")
 def _managed_args(ctx: Context) -> None:
-    for i, arg in enumerate(ctx.data["server"]["extraArgs"]):
-        flag = arg.split("=", 1)[0]
-        if flag in MANAGED_ARGS:
-            ctx.fail("managed-args", f"server.extraArgs[{i}]", f"{flag} is set from the fleet file ({MANAGED_ARGS[flag]}); remove it here")
+    for at, entry in ctx.models:
+        for i, arg in enumerate(entry["server"]["extraArgs"]):
+            flag = arg.split("=", 1)[0]
+            if flag in MANAGED_ARGS:
+                ctx.fail("managed-args", f"{at}server.extraArgs[{i}]", f"{flag} is set from the fleet file ({MANAGED_ARGS[flag]}); remove it here")
 
 
 MANAGED_ARGS = {
@@ -122,38 +239,54 @@ MANAGED_ARGS = {
     "--port": "fixed at 8000",
     "--host": "fixed at 0.0.0.0",
     "--gpu-memory-utilization": "server.gpuMemoryUtilization",
+    "--enable-lora": "model.lora",
+    "--lora-modules": "model.lora.adapters",
+    "--max-loras": "model.lora.maxLoras",
+    "--max-lora-rank": "model.lora.maxRank",
 }
+
+
+def _overrides(ctx: Context, at: str, entry: dict) -> list[tuple[str, dict]]:
+    """(config path, override) of a model's per-cluster overrides: clusters[i] in the single-model form,
+    models[N].clusters[j] otherwise."""
+    if at == "":
+        return [(f"clusters[{i}].", c) for i, c in enumerate(ctx.clusters)]
+    return [(f"{at}clusters[{j}].", o) for j, o in enumerate(entry.get("clusters", []))]
 
 
 @rule("autoscaling-bounds", "minReplicas <= maxReplicas, fleet-wide and per cluster")
 def _autoscaling_bounds(ctx: Context) -> None:
-    auto = ctx.data["server"]["autoscaling"]
-    if auto["minReplicas"] > auto["maxReplicas"]:
-        ctx.fail("autoscaling-bounds", "server.autoscaling.minReplicas", f"{auto['minReplicas']} is above maxReplicas {auto['maxReplicas']}")
-    for i, c in enumerate(ctx.clusters):
-        lo, hi = c.get("minReplicas", auto["minReplicas"]), c.get("maxReplicas", auto["maxReplicas"])
-        if lo > hi:
-            where = "minReplicas" if "minReplicas" in c else "maxReplicas"
-            ctx.fail("autoscaling-bounds", f"clusters[{i}].{where}", f"minimum {lo} is above maximum {hi} for this cluster")
+    for at, entry in ctx.models:
+        auto = entry["server"]["autoscaling"]
+        if auto["minReplicas"] > auto["maxReplicas"]:
+            ctx.fail("autoscaling-bounds", f"{at}server.autoscaling.minReplicas", f"{auto['minReplicas']} is above maxReplicas {auto['maxReplicas']}")
+        for where, c in _overrides(ctx, at, entry):
+            lo, hi = c.get("minReplicas", auto["minReplicas"]), c.get("maxReplicas", auto["maxReplicas"])
+            if lo > hi:
+                key = "minReplicas" if "minReplicas" in c else "maxReplicas"
+                ctx.fail("autoscaling-bounds", f"{where}{key}", f"minimum {lo} is above maximum {hi} for this cluster")
 
 
 @rule("replicas-with-autoscaling", "fixed replicas only without autoscaling, min/max replicas only with it")
 def _replicas_with_autoscaling(ctx: Context) -> None:
-    enabled = ctx.data["server"]["autoscaling"]["enabled"]
-    for i, c in enumerate(ctx.clusters):
-        if enabled and "replicas" in c:
-            ctx.fail("replicas-with-autoscaling", f"clusters[{i}].replicas",
-                     "fixed replicas do not apply while server.autoscaling.enabled is true; give this cluster minReplicas/maxReplicas")
-        if not enabled:
-            for key in ("minReplicas", "maxReplicas"):
-                if key in c:
-                    ctx.fail("replicas-with-autoscaling", f"clusters[{i}].{key}",
-                             "only applies with server.autoscaling.enabled: true; set replicas for fixed replicas")
+    for at, entry in ctx.models:
+        enabled = entry["server"]["autoscaling"]["enabled"]
+        for where, c in _overrides(ctx, at, entry):
+            if enabled and "replicas" in c:
+                ctx.fail("replicas-with-autoscaling", f"{where}replicas",
+                         f"fixed replicas do not apply while {at}server.autoscaling.enabled is true; give this cluster minReplicas/maxReplicas")
+            if not enabled:
+                for key in ("minReplicas", "maxReplicas"):
+                    if key in c:
+                        ctx.fail("replicas-with-autoscaling", f"{where}{key}",
+                                 f"only applies with {at}server.autoscaling.enabled: true; set replicas for fixed replicas")
 
 
 @rule("rollout", "a rollout gives both maxSurge and maxUnavailable, not both 0")
 def _rollout(ctx: Context) -> None:
-    for where, r in (("server.rollout", ctx.data["server"]["rollout"]), ("routing.pickerRollout", ctx.data["routing"]["pickerRollout"])):
+    pairs = [(f"{at}server.rollout", e["server"]["rollout"]) for at, e in ctx.models]
+    pairs += [(f"{at}routing.pickerRollout", e["routing"]["pickerRollout"]) for at, e in ctx.models]
+    for where, r in pairs:
         if r and set(r) != {"maxSurge", "maxUnavailable"}:
             missing = ({"maxSurge", "maxUnavailable"} - set(r)).pop()
             ctx.fail("rollout", f"{where}.{missing}", "give both maxSurge and maxUnavailable, or neither for the default")
@@ -163,8 +296,11 @@ def _rollout(ctx: Context) -> None:
 
 @rule("capacity", "reservations are per cluster (zonal) and named; reservation-only keys only on reservations; no option twice")
 def _capacity(ctx: Context) -> None:
-    lists = [("server.tpu.capacity", ctx.data["server"]["tpu"]["capacity"], False)]
-    lists += [(f"clusters[{i}].capacity", c["capacity"], True) for i, c in enumerate(ctx.clusters) if "capacity" in c]
+    lists = []
+    for at, entry in ctx.models:
+        acc = "gpu" if "gpu" in entry["server"] else "tpu"
+        lists.append((f"{at}server.{acc}.capacity", entry["server"][acc]["capacity"], False))
+        lists += [(f"{where}capacity", c["capacity"], True) for where, c in _overrides(ctx, at, entry) if "capacity" in c]
     for where, options, per_cluster in lists:
         seen = set()
         for j, opt in enumerate(options):
@@ -174,7 +310,8 @@ def _capacity(ctx: Context) -> None:
                 if "reservation" not in opt:
                     ctx.fail("capacity", f"{at}.reservation", "is required for type reservation (the reservation's name)")
                 if not per_cluster:
-                    ctx.fail("capacity", at, "reservations are zonal: list them in clusters[].capacity of the cluster in that zone")
+                    ctx.fail("capacity", at, "reservations are zonal: list them in the capacity of the cluster in that zone "
+                             "(clusters[i].capacity, or models[N].clusters[j].capacity with several models)")
             else:
                 for key in ("reservation", "project", "create"):
                     if key in opt:
@@ -187,23 +324,25 @@ def _capacity(ctx: Context) -> None:
 
 @rule("weights-source", "one weights source, and one at all while the loader runs")
 def _weights_source(ctx: Context) -> None:
-    m = ctx.data["model"]
-    source = m.get("source") or {}
-    if len(source) > 1:
-        ctx.fail("weights-source", "model.source", "give one of huggingface or gcs")
-    if m["loader"] and not source:
-        ctx.fail("weights-source", "model.source", "is required while model.loader is true (where the loader copies the weights from); "
-                 "set model.loader: false if the buckets are filled another way")
+    for at, entry in ctx.models:
+        m = entry["model"]
+        source = m.get("source") or {}
+        if len(source) > 1:
+            ctx.fail("weights-source", f"{at}model.source", "give one of huggingface or gcs")
+        if m["loader"] and not source:
+            ctx.fail("weights-source", f"{at}model.source", f"is required while {at}model.loader is true (where the loader copies the "
+                     f"weights from); set {at}model.loader: false if the buckets are filled another way")
 
 
 @rule("bucket-per-region", "every serving cluster has a bucket, and no bucket serves two regions")
 def _bucket_per_region(ctx: Context) -> None:
-    model_bucket = ctx.data["model"].get("bucket")
+    model_bucket = None if ctx.several else ctx.data["model"].get("bucket")
     regions: dict[str, tuple[str, int]] = {}
     for i, c in ctx.serving:
         bucket = c.get("bucket", model_bucket)
         if bucket is None:
-            ctx.fail("bucket-per-region", f"clusters[{i}].bucket", "is required: this serving cluster has no bucket and model.bucket is not set")
+            ctx.fail("bucket-per-region", f"clusters[{i}].bucket", "is required: this serving cluster has no bucket"
+                     + ("" if ctx.several else " and model.bucket is not set"))
         region, first = regions.setdefault(bucket, (c["region"], i))
         if region != c["region"]:
             where = f"clusters[{i}].bucket" if "bucket" in c else "model.bucket"
@@ -236,7 +375,8 @@ def _zones(ctx: Context) -> None:
     for i, c in enumerate(ctx.clusters):
         if not c["zone"].startswith(c["region"] + "-"):
             ctx.fail("zones", f"clusters[{i}].zone", f"{c['zone']} is not in region {c['region']}")
-        if c["serving"] and c["zone"] not in catalog.TPU_V6E_ZONES:
+        tpu_models = [e for _, e in ctx.models if "gpu" not in e["server"] and (i, c) in ctx.placements(e)]
+        if tpu_models and c["zone"] not in catalog.TPU_V6E_ZONES:
             ctx.fail("zones", f"clusters[{i}].zone", f"{c['zone']} does not offer TPU v6e; allowed: {', '.join(sorted(catalog.TPU_V6E_ZONES))}")
 
 
@@ -374,8 +514,10 @@ def _gke_version(ctx: Context) -> None:
 
 def required_version(data: dict) -> tuple[str, str]:
     """The lowest GKE version the fleet's features allow, and the feature that sets it."""
+    from .build import model_entries
+
     needs = [("dranet", "managed DRANET and the multi-cluster inference gateway")]
-    if data["routing"]["metricShape"] == "pod":
+    if any(e["routing"]["metricShape"] == "pod" for _, e in model_entries(data)):
         needs.append(("autoscaling-metric-pod-shape", "the AutoscalingMetric pod shape (routing.metricShape: pod)"))
     best = max(needs, key=lambda n: catalog.version_key(catalog.VERSION_FLOORS[n[0]]))
     return catalog.VERSION_FLOORS[best[0]], best[1]
@@ -385,17 +527,17 @@ def required_version(data: dict) -> tuple[str, str]:
 def _system_pool(ctx: Context) -> None:
     pool = ctx.data["systemPool"]
     machine = pool["machineType"]
-    if machine not in catalog.MACHINES or machine.startswith("ct6e-"):
-        known = ", ".join(m for m in catalog.MACHINES if not m.startswith("ct6e-"))
+    cpu_only = [m for m in catalog.MACHINES if not m.startswith("ct6e-") and m not in catalog.GPU_MACHINES]
+    if machine not in cpu_only:
+        known = ", ".join(cpu_only)
         ctx.fail("system-pool", "systemPool.machineType", f"{machine} is not a CPU machine type this tool knows the size of; one of: {known}")
     if pool["minNodes"] > pool["maxNodes"]:
         ctx.fail("system-pool", "systemPool.minNodes", f"{pool['minNodes']} is above maxNodes {pool['maxNodes']}")
     cpu_m, mem_mi = catalog.allocatable(machine)
     cpu_m -= catalog.GKE_DAEMONS[0]
     mem_mi -= catalog.GKE_DAEMONS[1]
-    rt = ctx.data["routing"]
-    need_cpu = int(_cores(rt["pickerResources"]["cpu"]) * 1000)
-    need_mem = int(_gib(rt["pickerResources"]["memory"]) * 1024)
+    need_cpu = max(int(_cores(e["routing"]["pickerResources"]["cpu"]) * 1000) for _, e in ctx.models)
+    need_mem = max(int(_gib(e["routing"]["pickerResources"]["memory"]) * 1024) for _, e in ctx.models)
     if need_cpu > cpu_m or need_mem > mem_mi:
         ctx.fail("system-pool", "systemPool.machineType",
                  f"{machine} leaves {cpu_m}m CPU and {mem_mi}Mi for pods after GKE's daemons; the endpoint picker asks for "
@@ -431,9 +573,65 @@ def _config_sync_auth(ctx: Context) -> None:
                  f"{quote(dl['repoURL'])}; use token (a Secret named delivery.configSync.secretName), ssh, githubapp or none")
 
 
-@rule("objectives", "InferenceObjective names are unique")
+@rule("objectives", "InferenceObjective names are unique and, prefixed with their pool when there are several models, DNS labels")
 def _objectives(ctx: Context) -> None:
-    names = [o["name"] for o in ctx.data["routing"]["objectives"]]
-    for i, n in enumerate(names):
-        if n in names[:i]:
-            ctx.fail("objectives", f"routing.objectives[{i}].name", f"duplicate objective '{n}'")
+    for at, entry in ctx.models:
+        names = [o["name"] for o in entry["routing"]["objectives"]]
+        pool = entry["routing"]["poolName"]
+        for i, n in enumerate(names):
+            if n in names[:i]:
+                ctx.fail("objectives", f"{at}routing.objectives[{i}].name", f"duplicate objective '{n}'")
+            if ctx.several and len(pool) + 1 + len(n) > 63:
+                ctx.fail("objectives", f"{at}routing.objectives[{i}].name",
+                         f"with several models the objective is named {pool}-{n}, longer than 63 characters; shorten it or the poolName")
+
+
+@rule("models", "pool names and served names (models and adapters) are unique; each model serves in serving regions, "
+                "and every serving cluster serves a model")
+def _models(ctx: Context) -> None:
+    pools: dict[str, str] = {}
+    names: dict[str, str] = {}
+    serving_regions = list(dict.fromkeys(c["region"] for _, c in ctx.serving))
+    for at, entry in ctx.models:
+        pool = entry["routing"]["poolName"]
+        if pool in pools:
+            ctx.fail("models", f"{at}routing.poolName", f"pool {pool} is already used by {pools[pool]}; give each model its own poolName")
+        if pool == "gateway":
+            ctx.fail("models", f"{at}routing.poolName", "'gateway' names the gateway chart; choose another pool name")
+        pools[pool] = at.rstrip(".") or "model"
+        served = [(f"{at}model.name", entry["model"]["name"])]
+        served += [(f"{at}model.lora.adapters[{j}].name", a["name"]) for j, a in enumerate((entry["model"].get("lora") or {}).get("adapters", []))]
+        for where, name in served:
+            if name in names:
+                ctx.fail("models", where, f"{quote(name)} is already served by {names[name]}; every model and adapter name routes to one pool")
+            names[name] = where
+        for j, region in enumerate(entry.get("regions", [])):
+            if region not in serving_regions:
+                ctx.fail("models", f"{at}regions[{j}]", f"{quote(region)} is not a serving region; one of: {', '.join(serving_regions)}")
+        in_model = {c["name"] for _, c in ctx.placements(entry)}
+        for j, o in enumerate(entry.get("clusters", [])):
+            if o["name"] not in in_model:
+                ctx.fail("models", f"{at}clusters[{j}].name", f"{quote(o['name'])} is not a serving cluster that runs this model; "
+                         f"one of: {', '.join(sorted(in_model))}")
+            if o["name"] in [x["name"] for x in entry["clusters"][:j]]:
+                ctx.fail("models", f"{at}clusters[{j}].name", f"{o['name']} is already overridden above")
+    for i, c in ctx.serving:
+        if not any((i, c) in ctx.placements(e) for _, e in ctx.models):
+            ctx.fail("models", f"clusters[{i}].serving", f"{c['name']} serves no model (no model lists {c['region']} in its regions); "
+                     "add the region to a model or set serving: false")
+
+
+@rule("lora", "LoRA adapters on TPU run on an image with server-mode LoRA, and maxLoras does not exceed the adapters")
+def _lora(ctx: Context) -> None:
+    for at, entry in ctx.models:
+        lora = entry["model"].get("lora")
+        if lora is None:
+            continue
+        if lora["maxLoras"] > len(lora["adapters"]):
+            ctx.fail("lora", f"{at}model.lora.maxLoras", f"{lora['maxLoras']} is more than the {len(lora['adapters'])} adapter(s)")
+        if "gpu" not in entry["server"]:
+            version = catalog.image_version(entry["server"]["image"])
+            floor = ".".join(map(str, catalog.TPU_LORA_MIN_IMAGE))
+            if version is None or version < catalog.TPU_LORA_MIN_IMAGE:
+                ctx.fail("lora", f"{at}server.image", f"{entry['server']['image']}: LoRA on TPU needs vllm/vllm-tpu v{floor} or later "
+                         f"(server-mode LoRA arrived in tpu-inference v{floor}); pin e.g. vllm/vllm-tpu:v{floor}")

@@ -1,5 +1,11 @@
-"""The config cluster's side of the multi-cluster Inference Gateway: Gateway, HTTPRoute to the imported
-pool, and the health-check and backend policies on the import."""
+"""The config cluster's side of the multi-cluster Inference Gateway: Gateway, an HTTPRoute to each imported
+pool, and the health-check and backend policies on each import.
+
+With several models, each pool's route matches the model names it serves (the model and its LoRA adapters) in the
+header ``X-Gateway-Model-Name``, which clients set to the ``model`` of the request body. GKE documents body-based
+routing (an extension that copies the body's ``model`` into that header) only for single-cluster Gateways; for the
+multi-cluster class it is not documented, so the client sets the header. A request whose header names no served
+model matches no rule and gets the Gateway API's 404."""
 
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ class GatewayProps:
     port: str
     path_prefix: str
     addresses_path: str
-    pool: str
+    pools: tuple[tuple[str, tuple[str, ...]], ...]
     health_port: int
     timeout_sec: str
     balancing_mode_path: str
@@ -33,8 +39,10 @@ class GatewayProps:
     max_in_flight: str
     kv_metric: str
     scopes_path: str
+    match_model: bool = False
 
 
+MODEL_HEADER = "X-Gateway-Model-Name"
 IMPORT_REF = {"group": "networking.gke.io", "kind": "GCPInferencePoolImport"}
 
 
@@ -54,18 +62,28 @@ class MultiClusterGateway(Construct):
                                                 "allowedRoutes": {"namespaces": {"from": "Same"}}}],
                              }})
         chart.emit(gateway, "gateway.yaml")
-        route = raw_object(self, "route", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute",
-                           name=p.pool, namespace=p.namespace, labels=p.labels, body={"spec": {
+        for pool, names in p.pools:
+            self._pool(chart, p, pool, names, suffix=f"-{pool}" if p.match_model else "")
+
+    def _pool(self, chart: ManifestChart, p: GatewayProps, pool: str, names: tuple[str, ...], suffix: str) -> None:
+        """The route to one imported pool and the policies on that import."""
+        if p.match_model:
+            matches = [{"path": {"type": "PathPrefix", "value": p.path_prefix},
+                        "headers": [{"type": "Exact", "name": MODEL_HEADER, "value": n}]} for n in names]
+        else:
+            matches = [{"path": {"type": "PathPrefix", "value": p.path_prefix}}]
+        route = raw_object(self, f"route{suffix}", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute",
+                           name=pool, namespace=p.namespace, labels=p.labels, body={"spec": {
                                "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": p.name}],
                                "rules": [{
-                                   "matches": [{"path": {"type": "PathPrefix", "value": p.path_prefix}}],
-                                   "backendRefs": [{**IMPORT_REF, "name": p.pool}],
+                                   "matches": matches,
+                                   "backendRefs": [{**IMPORT_REF, "name": pool}],
                                }],
                            }})
-        chart.emit(route, "httproute.yaml")
-        health = raw_object(self, "health", api_version="networking.gke.io/v1", kind="HealthCheckPolicy",
-                            name=p.pool, namespace=p.namespace, labels=p.labels, body={"spec": {
-                                "targetRef": {**IMPORT_REF, "name": p.pool},
+        chart.emit(route, f"httproute{suffix}.yaml")
+        health = raw_object(self, f"health{suffix}", api_version="networking.gke.io/v1", kind="HealthCheckPolicy",
+                            name=pool, namespace=p.namespace, labels=p.labels, body={"spec": {
+                                "targetRef": {**IMPORT_REF, "name": pool},
                                 "default": {
                                     "checkIntervalSec": 5,
                                     "timeoutSec": 5,
@@ -78,12 +96,12 @@ class MultiClusterGateway(Construct):
                                     }},
                                 },
                             }})
-        chart.emit(health, "healthcheckpolicy.yaml")
+        chart.emit(health, f"healthcheckpolicy{suffix}.yaml")
         custom = Equals(p.balancing_mode_path, "CUSTOM_METRICS")
         in_flight = Equals(p.balancing_mode_path, "IN_FLIGHT")
-        backend = raw_object(self, "backend", api_version="networking.gke.io/v1", kind="GCPBackendPolicy",
-                             name=p.pool, namespace=p.namespace, labels=p.labels, body={"spec": {
-                                 "targetRef": {**IMPORT_REF, "name": p.pool},
+        backend = raw_object(self, f"backend{suffix}", api_version="networking.gke.io/v1", kind="GCPBackendPolicy",
+                             name=pool, namespace=p.namespace, labels=p.labels, body={"spec": {
+                                 "targetRef": {**IMPORT_REF, "name": pool},
                                  "default": {
                                      "timeoutSec": p.timeout_sec,
                                      "logging": {"enabled": True},
@@ -103,4 +121,4 @@ class MultiClusterGateway(Construct):
                                      chart.conds.when(Truthy(p.scopes_path)): {"scopes": ref(p.scopes_path)},
                                  },
                              }})
-        chart.emit(backend, "gcpbackendpolicy.yaml")
+        chart.emit(backend, f"gcpbackendpolicy{suffix}.yaml")

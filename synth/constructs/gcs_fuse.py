@@ -29,6 +29,11 @@ _MOUNT_OPTIONS = ",".join(
 )
 
 
+def adapter_mount_options(path: str) -> str:
+    """Mount options of a LoRA adapter folder: small files read once, so no file cache."""
+    return ",".join([f"only-dir={path}", "implicit-dirs", "metadata-cache:ttl-secs:-1"])
+
+
 class GcsFuseModelVolume(Construct):
     """The model weights as a read-only CSI ephemeral volume, read through the GKE FUSE sidecar.
 

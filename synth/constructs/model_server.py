@@ -1,4 +1,4 @@
-"""The vLLM TPU model server: Deployment, Service, PodDisruptionBudget, PodMonitoring and optional HPA."""
+"""The vLLM model server on TPU or GPU: Deployment, Service, PodDisruptionBudget, PodMonitoring and optional HPA."""
 
 from __future__ import annotations
 
@@ -40,6 +40,13 @@ class ModelServerProps:
                         (0, 1) replaces one pod at a time and the region keeps the others serving.
     compute_class:      value reference: the ComputeClass GKE creates the TPU nodes from.
     bucket, model_path: value references, named in the weights wait's message.
+    accelerator_kind:   "tpu" (google.com/tpu, TPU node labels, an XLA compilation cache) or "gpu" (nvidia.com/gpu,
+                        cloud.google.com/gke-accelerator). A constant: each model has its own chart. Default "tpu".
+    chips:              devices per replica (TPU chips or GPUs): the resource request and --tensor-parallel-size.
+    accelerator:        TPU: cloud.google.com/gke-tpu-accelerator; GPU: cloud.google.com/gke-accelerator.
+    adapters:           LoRA adapters (name, folder in the bucket), constants; each is its own read-only FUSE volume
+                        under /adapters and a --lora-modules entry. Default none (no LoRA flags).
+    max_loras, max_lora_rank: vLLM --max-loras and --max-lora-rank (constants) when there are adapters.
     """
 
     name: str
@@ -70,8 +77,13 @@ class ModelServerProps:
     compute_class: str
     bucket: str
     model_path: str
+    accelerator_kind: str = "tpu"
+    adapters: tuple[tuple[str, str], ...] = ()
+    max_loras: int = 1
+    max_lora_rank: int = 16
 
 
+ADAPTERS = "/adapters"
 # Probe timings. Start-up gets a long budget (weights over FUSE plus XLA compilation of every shape bucket);
 # once started, liveness and readiness are tight so a wedged server leaves the pool quickly.
 STARTUP_PERIOD = 10
@@ -105,6 +117,45 @@ while True:
     time.sleep(int(os.environ["POLL_SECONDS"]))
 """
 
+# vLLM refuses to start when a --lora-modules folder cannot be loaded: wait until every adapter has its config and
+# weights in the bucket, naming what is missing (adapters are copied into the bucket by the operator).
+WAIT_FOR_ADAPTERS = """\
+import os, sys, time
+def missing():
+    out = []
+    for folder in sys.argv[1:]:
+        names = os.listdir(folder) if os.path.isdir(folder) else []
+        if "adapter_config.json" not in names or not any(n.startswith("adapter_model.") for n in names):
+            out.append(os.path.basename(folder))
+    return out
+while True:
+    gone = missing()
+    if not gone:
+        print("adapters complete", flush=True)
+        break
+    print("waiting for LoRA adapters " + ", ".join(gone) + " in " + os.environ["WEIGHTS"]
+          + " (each needs adapter_config.json and adapter_model.safetensors)", flush=True)
+    time.sleep(int(os.environ["POLL_SECONDS"]))
+"""
+
+
+def lora_args(p: ModelServerProps) -> list[str]:
+    """vLLM's LoRA flags: every adapter after one --lora-modules (a repeated flag keeps only its last list)."""
+    if not p.adapters:
+        return []
+    return ["--enable-lora", f"--max-loras={p.max_loras}", f"--max-lora-rank={p.max_lora_rank}",
+            "--lora-modules", *[f"{name}={ADAPTERS}/{i}" for i, (name, _) in enumerate(p.adapters)]]
+
+
+def adapter_volume(index: int, bucket: str, path: str) -> dict:
+    """One adapter's folder as its own read-only FUSE volume (only-dir: nothing else of the bucket is visible)."""
+    from .gcs_fuse import adapter_mount_options
+
+    return {"name": f"adapter-{index}", "csi": {"driver": "gcsfuse.csi.storage.gke.io", "readOnly": True,
+                                                 "volumeAttributes": {"bucketName": bucket,
+                                                                      "mountOptions": adapter_mount_options(path),
+                                                                      "skipCSIBucketAccessCheck": "true"}}}
+
 
 class ModelServer(Construct):
     def __init__(self, scope: Construct, id: str, *, props: ModelServerProps, fuse: GcsFuseModelVolume,
@@ -112,6 +163,7 @@ class ModelServer(Construct):
         super().__init__(scope, id)
         chart = ManifestChart.of(self)
         p = props
+        tpu = p.accelerator_kind == "tpu"
 
         http = kplus.ContainerPort(number=PORT, name="http", protocol=kplus.Protocol.TCP)
         deployment = kplus.Deployment(
@@ -135,10 +187,10 @@ class ModelServer(Construct):
             image_pull_policy=kplus.ImagePullPolicy.IF_NOT_PRESENT,
             command=["python3", "-m", "vllm.entrypoints.openai.api_server"],
             ports=[http],
-            env_variables={"VLLM_XLA_CACHE_PATH": kplus.EnvValue.from_value(XLA_CACHE)},
+            env_variables={"VLLM_XLA_CACHE_PATH": kplus.EnvValue.from_value(XLA_CACHE)} if tpu else {},
             security_context=kplus.ContainerSecurityContextProps(
-                # The vLLM TPU image runs as root and writes to its home; TPU access on GKE >= 1.28 needs
-                # neither privileges nor capabilities.
+                # The vLLM images run as root and write to their home; TPU access on GKE >= 1.28 and GPU
+                # access through the device plugin need neither privileges nor capabilities.
                 ensure_non_root=False,
                 read_only_root_filesystem=False,
                 allow_privilege_escalation=False,
@@ -147,8 +199,9 @@ class ModelServer(Construct):
         )
         container.mount(GcsFuseModelVolume.MOUNT_PATH, fuse.volume, read_only=True)
         container.mount("/dev/shm", kplus.Volume.from_empty_dir(self, "dshm", "dshm", medium=kplus.EmptyDirMedium.MEMORY))
-        # Compiled XLA graphs, per pod: a shared cache breaks with more than one writer.
-        container.mount(XLA_CACHE, kplus.Volume.from_empty_dir(self, "xla", "xla-cache"))
+        if tpu:
+            # Compiled XLA graphs, per pod: a shared cache breaks with more than one writer.
+            container.mount(XLA_CACHE, kplus.Volume.from_empty_dir(self, "xla", "xla-cache"))
         deployment.add_volume(fuse.cache_volume)
 
         obj = cdk8s.ApiObject.of(deployment)
@@ -158,8 +211,9 @@ class ModelServer(Construct):
         patches.append(set_("/spec/strategy", {"type": "RollingUpdate", "rollingUpdate": {
             "maxSurge": p.max_surge, "maxUnavailable": p.max_unavailable}}))
         patches.append(set_(f"{base}/tolerations", [
-            # TPU nodes are tainted google.com/tpu=present:NoSchedule.
-            {"key": "google.com/tpu", "operator": "Exists", "effect": "NoSchedule"},
+            # TPU nodes are tainted google.com/tpu=present:NoSchedule; GPU nodes nvidia.com/gpu=present:NoSchedule
+            # (GKE also adds this toleration to pods requesting GPUs; stated so the pod spec says where it runs).
+            {"key": "google.com/tpu" if tpu else "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
             # Nodes GKE creates for the ComputeClass carry its taint (GKE tolerates it for pods that select the
             # class; stated for pre-created pools joined to the class), and Spot nodes carry gke-spot.
             {"key": "cloud.google.com/compute-class", "operator": "Equal", "value": p.compute_class, "effect": "NoSchedule"},
@@ -178,7 +232,19 @@ class ModelServer(Construct):
                                 "runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
                                 "capabilities": {"drop": ["ALL"]}},
             "volumeMounts": [{"name": "model", "mountPath": GcsFuseModelVolume.MOUNT_PATH, "readOnly": True}],
-        }]))
+        }] + ([{
+            "name": "wait-for-adapters",
+            "image": p.image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["python3", "-c", WAIT_FOR_ADAPTERS] + [f"{ADAPTERS}/{i}" for i in range(len(p.adapters))],
+            "env": [{"name": "WEIGHTS", "value": f"gs://{p.bucket}"}, {"name": "POLL_SECONDS", "value": str(WEIGHTS_POLL)}],
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+            "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
+                                "runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
+                                "capabilities": {"drop": ["ALL"]}},
+            "volumeMounts": [{"name": f"adapter-{i}", "mountPath": f"{ADAPTERS}/{i}", "readOnly": True}
+                             for i in range(len(p.adapters))],
+        }] if p.adapters else [])))
         patches.append(set_(f"/spec/{chart.conds.when(Not(p.autoscaled))}", {"replicas": p.replicas}))
         patches.append(set_(f"{c0}/args", [
             "--host=0.0.0.0",
@@ -189,11 +255,13 @@ class ModelServer(Construct):
             f"--max-model-len={p.max_model_len}",
             f"--gpu-memory-utilization={p.gpu_memory_utilization}",
             "--no-enable-log-requests",
+            *lora_args(p),
             splice(p.extra_args_path),
         ]))
+        device = "google.com/tpu" if tpu else "nvidia.com/gpu"
         patches.append(set_(f"{c0}/resources", {
-            "requests": {"cpu": p.cpu, "memory": p.memory, "google.com/tpu": p.chips},
-            "limits": {"memory": p.memory, "google.com/tpu": p.chips},
+            "requests": {"cpu": p.cpu, "memory": p.memory, device: p.chips},
+            "limits": {"memory": p.memory, device: p.chips},
             chart.conds.when(dranet_enabled): {"claims": [dranet.container_claim]},
         }))
         probe = {"httpGet": {"path": "/health", "port": PORT, "scheme": "HTTP"}}
@@ -210,7 +278,15 @@ class ModelServer(Construct):
             "cloud.google.com/gke-tpu-accelerator": p.accelerator,
             "cloud.google.com/gke-tpu-topology": p.topology,
             "topology.kubernetes.io/zone": p.zone,
+        } if tpu else {
+            "cloud.google.com/compute-class": p.compute_class,
+            "cloud.google.com/gke-accelerator": p.accelerator,
+            "topology.kubernetes.io/zone": p.zone,
         }))
+        for i, (_, path) in enumerate(p.adapters):
+            patches.append(set_(f"{base}/volumes/-", adapter_volume(i, p.bucket, path)))
+            patches.append(set_(f"{c0}/volumeMounts/-", {"name": f"adapter-{i}", "mountPath": f"{ADAPTERS}/{i}",
+                                                          "readOnly": True}))
         patches.append(set_(f"{base}/{chart.conds.when(dranet_enabled)}", {"resourceClaims": [dranet.pod_claim]}))
         chart.emit(obj, "deployment.yaml", patches=patches)
 

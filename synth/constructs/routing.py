@@ -34,6 +34,9 @@ class RoutingProps:
     metric_shape_path:  values path of the AutoscalingMetric shape ("endpoints" or "pod").
     metric_pod_label:   a pod label whose key has no "." or "/" (the pod shape's selector accepts only letters,
                         digits, "-" and "_" in label names).
+    lora:               the model serves LoRA adapters: the picker also scores by adapter affinity (the
+                        lora-affinity-scorer is not in its default profile; GIE v1.5.0 pkg/epp/config/loader/defaults.go).
+                        Default False.
     """
 
     pool: str
@@ -57,6 +60,7 @@ class RoutingProps:
     picker_node_pool: str
     metric_shape_path: str
     metric_pod_label: dict
+    lora: bool = False
 
 
 PICKER_CONFIG = "plugins.yaml"
@@ -135,6 +139,7 @@ class EndpointPicker(Construct):
             "- type: queue-scorer",
             "- type: kv-cache-utilization-scorer",
             "- type: prefix-cache-scorer",
+            *(["- type: lora-affinity-scorer"] if p.lora else []),
             "schedulingProfiles:",
             "- name: default",
             "  plugins:",
@@ -144,6 +149,9 @@ class EndpointPicker(Construct):
             "    weight: 2",
             "  - pluginRef: prefix-cache-scorer",
             "    weight: 3",
+            # Pods that already hold the requested adapter (vllm:lora_requests_info) score higher; below the
+            # prefix-cache weight, which already follows the adapter's prompts.
+            *(["  - pluginRef: lora-affinity-scorer", "    weight: 2"] if p.lora else []),
             "",
         ])
         cm = raw_object(self, "config", api_version="v1", kind="ConfigMap", name=name, namespace=p.namespace,

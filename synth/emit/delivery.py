@@ -77,7 +77,8 @@ def app_project(fleet: Fleet, plan: Plan) -> dict:
         "kind": "AppProject",
         "metadata": _metadata(fleet, d.argocd_namespace),
         "spec": {
-            "description": f"{fleet.model.name} inference fleet {fleet.name}: only its repository, clusters, namespace and kinds.",
+            "description": f"{', '.join(m.model.name for m in fleet.models)} inference fleet {fleet.name}: only its repository, "
+                           "clusters, namespace and kinds.",
             "sourceRepos": [d.repo_url],
             "destinations": [{"server": CONNECT_GATEWAY.format(number=fleet.project.number, cluster=c.name),
                               "namespace": fleet.namespace} for c in fleet.clusters],

@@ -14,6 +14,7 @@ point until the renames are done, so an interrupted run leaves the previous tree
 from __future__ import annotations
 
 import contextlib
+import functools
 import fcntl
 import hashlib
 import json
@@ -106,14 +107,30 @@ def check_out(out: Path) -> None:
 
 
 def _safe(out: Path, rel: str) -> Path:
-    target = (out / rel).resolve()
-    if out.resolve() not in target.parents:
+    """``rel`` inside ``out``, its folders resolved (a symlinked folder must not lead outside). The file itself is
+    never followed: replacing or removing a symlink acts on the link."""
+    root = _real(str(out))
+    parent, _, leaf = rel.rpartition("/")
+    folder = _real(os.path.join(root, parent)) if parent else root
+    if leaf in ("", ".", "..") or not (folder == root or folder.startswith(root + os.sep)):
         raise UserError(f"refusing to write outside the output folder: {rel}")
-    return target
+    return Path(folder) / leaf
+
+
+@functools.lru_cache(maxsize=4096)
+def _real(path: str) -> str:
+    """os.path.realpath, cached within one write (``_forget_paths`` clears it: folders appear as the tree is
+    written)."""
+    return os.path.realpath(path)
+
+
+def _forget_paths() -> None:
+    _real.cache_clear()
 
 
 def recover(out: Path) -> None:
     """Finish a committed write, and drop staging folders of runs killed before their commit."""
+    _forget_paths()
     journal = out / JOURNAL
     if not journal.exists():
         for leftover in out.glob(STAGING_PREFIX + "*"):
@@ -146,7 +163,8 @@ def _remove_generated(out: Path, rel: str) -> None:
     if p.is_file():
         p.unlink()
     parent = p.parent
-    while parent != out.resolve() and parent.is_dir() and not any(parent.iterdir()):
+    root = Path(_real(str(out)))
+    while parent != root and parent.is_dir() and not any(parent.iterdir()):
         parent.rmdir()
         parent = parent.parent
 
@@ -154,6 +172,7 @@ def _remove_generated(out: Path, rel: str) -> None:
 def write_tree(out: Path, files: dict[str, bytes], seeds: dict[str, bytes], config: str = "fleet.yaml") -> dict[str, list[str]]:
     """Write ``files`` (generated, replaced on every run) and ``seeds`` (created once, then the user's)."""
     out.mkdir(parents=True, exist_ok=True)
+    _forget_paths()
     recover(out)
     old = read_manifest(out)
     everything = dict(files)

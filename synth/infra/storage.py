@@ -1,7 +1,8 @@
 """The weights buckets, one per serving region, and who may touch them.
 
-Each bucket: in its region (the model servers there read it at start-up), uniform bucket-level access, public
-access prevention enforced, kept when its object is removed. Grants (IAMPolicyMember on exactly that bucket, to
+Each bucket: in its region (the model servers there read it at start-up; with several models it holds each under
+its own path), uniform bucket-level access, public access prevention enforced, kept when its object is removed.
+Grants, for every model served in the bucket's region (IAMPolicyMember on exactly that bucket, to
 Workload Identity principals of Kubernetes service accounts, no Google service accounts or keys):
   the model server      roles/storage.objectViewer (the FUSE mount reads)
   the weights loader    roles/storage.objectViewer + roles/storage.objectCreator (it lists, checks and adds objects;
@@ -25,20 +26,26 @@ def grant(fleet: Fleet, name: str, bucket_ref: dict, role: str, member: str) -> 
 def objects(fleet: Fleet) -> list[dict]:
     out = []
     ns = fleet.namespace
-    reader = fleet.workload_identity_member(ns)
-    loader = fleet.workload_identity_member(ns, fleet.loader_name)
     for bucket, region in fleet.buckets.items():
         name = kube_name(bucket)
         out.append(obj(fleet, API, "StorageBucket", name, {
             "resourceID": bucket, "location": region.upper(), "storageClass": "STANDARD",
             "uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced",
         }, annotations={**ABANDON, "cnrm.cloud.google.com/force-destroy": "false"}))
-        out.append(grant(fleet, f"{name}-server-read", {"name": name}, "roles/storage.objectViewer", reader))
-        if fleet.model.loader and fleet.model.source is not None:
-            out.append(grant(fleet, f"{name}-loader-read", {"name": name}, "roles/storage.objectViewer", loader))
-            out.append(grant(fleet, f"{name}-loader-create", {"name": name}, "roles/storage.objectCreator", loader))
-    src = fleet.model.source
-    if fleet.model.loader and isinstance(src, GcsSource) and src.bucket not in fleet.buckets:
-        out.append(grant(fleet, f"{kube_name(src.bucket)}-loader-source-read", {"external": src.bucket},
-                         "roles/storage.objectViewer", loader))
+        for m in fleet.models:
+            if not any(p.cluster.bucket == bucket for p in m.placements):
+                continue
+            prefix = f"{name}-{m.pool}" if fleet.several else name
+            reader = fleet.workload_identity_member(ns, m.server_name)
+            loader = fleet.workload_identity_member(ns, m.loader_name)
+            out.append(grant(fleet, f"{prefix}-server-read", {"name": name}, "roles/storage.objectViewer", reader))
+            if m.model.loader and m.model.source is not None:
+                out.append(grant(fleet, f"{prefix}-loader-read", {"name": name}, "roles/storage.objectViewer", loader))
+                out.append(grant(fleet, f"{prefix}-loader-create", {"name": name}, "roles/storage.objectCreator", loader))
+    for m in fleet.models:
+        src = m.model.source
+        if m.model.loader and isinstance(src, GcsSource) and src.bucket not in fleet.buckets:
+            suffix = f"-{m.pool}" if fleet.several else ""
+            out.append(grant(fleet, f"{kube_name(src.bucket)}{suffix}-loader-source-read", {"external": src.bucket},
+                             "roles/storage.objectViewer", fleet.workload_identity_member(ns, m.loader_name)))
     return out

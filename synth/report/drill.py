@@ -57,20 +57,23 @@ def _url(fleet: Fleet, host: str) -> str:
 def drill_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
     ns, p = fleet.namespace, fleet.project.id
     serving = fleet.serving_clusters
-    body = json.dumps({"model": fleet.model.name, "prompt": "Say hello.", "max_tokens": 8})
     host = fleet.dns.fqdn.rstrip(".") if fleet.dns.enabled else None
     h = "### " if markdown else ""
     lost = serving[0].region
-    rows = {r.region: r for r in failover(fleet)}
-    front = {r.region: r for r in front_end_failover(fleet)}
+    # With several models the drill sends each model its requests (with the routing header) and checks each one.
+    models = [m for m in fleet.models if lost in m.regions] or [fleet.models[0]]
+    rows = {(m.pool, r.region): r for m in models for r in failover(fleet, m)}
+    front = {r.region: r for r in front_end_failover(fleet, models[0])}
     out = [f"{h}Failover drill", ""]
     out.append(f"Drains {lost}'s backends, then its front end, and restores both. Needs the fleet up (runbook) and "
                f"kubectl contexts for every cluster.")
     out.append("")
 
-    def send(c, target: str) -> str:
+    def send(c, target: str, served) -> str:
+        body = json.dumps({"model": served.model.name, "prompt": "Say hello.", "max_tokens": 8})
+        header = f"-H \"X-Gateway-Model-Name: {served.model.name}\" " if fleet.several else ""
         return (f"kubectl --context={context(fleet, c)} -n {ns} exec {CLIENT} -- sh -c 'for i in $(seq {REQUESTS}); do "
-                f"curl -s -o /dev/null -w \"%{{http_code}} \" -H \"Content-Type: application/json\" -d {json.dumps(body)!s} "
+                f"curl -s -o /dev/null -w \"%{{http_code}} \" -H \"Content-Type: application/json\" {header}-d {json.dumps(body)!s} "
                 f"{target}; done; echo'")
 
     targets = {c.name: _url(fleet, host) for c in serving} if host else {}
@@ -80,27 +83,36 @@ def drill_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
     out.append(f"2. Baseline: {REQUESTS} requests from each region's client" +
                (f" through {host}" if host else " to its region's gateway address") + ", then which region served them:")
     for c in serving:
-        if host:
-            out.append("  " + send(c, targets[c.name]))
-        else:
+        if not host:
             out.append(f"  ADDR=$(kubectl --context={context(fleet, fleet.config_cluster)} -n {ns} get gateway {fleet.gateway.name} "
                        f"-o jsonpath='{{.status.addresses[{fleet.serving_regions.index(c.region)}].value}}')")
-            out.append("  " + send(c, f"http://${{ADDR}}{fleet.gateway.path_prefix.rstrip('/')}/completions"))
-    query = f'sum by (cluster) (increase(vllm:request_success_total{{namespace="{ns}"}}[10m]))'
+        for m in models:
+            target = targets[c.name] if host else f"http://${{ADDR}}{fleet.gateway.path_prefix.rstrip('/')}/completions"
+            out.append("  " + send(c, target, m))
+    by = "cluster, model_name" if fleet.several else "cluster"
+    query = f'sum by ({by}) (increase(vllm:request_success_total{{namespace="{ns}"}}[10m]))'
     out.append("  Requests served per cluster (vLLM's counters in Managed Prometheus; expect each region's own):")
     out.append(f'  curl -s -H "Authorization: Bearer $(gcloud auth print-access-token)" '
                f'"https://monitoring.googleapis.com/v1/projects/{p}/location/global/prometheus/api/v1/query" '
                f"--data-urlencode 'query={query}'")
-    r = rows[lost]
     out.append(f"3. Layer 1, {lost}'s backends lost. Drain it through Git: add to the fleet file")
     out.append(f"     gateway.scopes: [{{region: {lost}, capacityScalerPercent: 0}}]")
     out.append("   then `make synth`, commit, and let the config cluster sync (its GCPBackendPolicy changes). Or stop its servers "
                "(pause GitOps for that cluster first, or it puts the replicas back):")
     for c in serving:
         if c.region == lost:
-            out.append(f"  kubectl --context={context(fleet, c)} -n {ns} scale deployment/{fleet.server_name} --replicas=0")
-    out.append(f"   Repeat step 2: every request answers 200 and the counters rise only in {', '.join(r.targets) or '(none)'}. "
-               f"plan predicts {r.capacity:g} rps left for a {r.peak:g} rps peak ({'covered' if r.covered else 'NOT covered'}).")
+            for m in models:
+                if m.placement(c):
+                    out.append(f"  kubectl --context={context(fleet, c)} -n {ns} scale deployment/{m.server_name} --replicas=0")
+    for m in models:
+        r = rows[(m.pool, lost)]
+        of = f" for {m.model.name}" if fleet.several else ""
+        if not r.targets and fleet.several:
+            out.append(f"   {m.model.name} is served only in {lost}: its requests fail until the region is restored "
+                       "(plan lists it as not covered).")
+            continue
+        out.append(f"   Repeat step 2{of}: every request answers 200 and the counters rise only in {', '.join(r.targets) or '(none)'}. "
+                   f"plan predicts {r.capacity:g} rps left for a {r.peak:g} rps peak ({'covered' if r.covered else 'NOT covered'}).")
     cfg = fleet.config_cluster
     if fleet.dns.enabled:
         index = fleet.serving_regions.index(lost)

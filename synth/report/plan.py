@@ -3,16 +3,8 @@ region's backends, its front end or its pods (during an upgrade) go away, and th
 
 from __future__ import annotations
 
-from ..config.model import Fleet
-from .capacity import (
-    FailoverRow,
-    failover,
-    front_end_failover,
-    max_replicas,
-    region_capacity,
-    rollout_of,
-    upgrade_rows,
-)
+from ..config.model import Fleet, ServedModel
+from .capacity import FailoverRow, all_rows, max_replicas, region_capacity, rollout_of
 from .runbook import runbook
 
 
@@ -29,35 +21,73 @@ def _verdict(r: FailoverRow) -> str:
     return "yes" if r.covered else f"NO, short by {r.peak - r.capacity:g} rps"
 
 
+def accelerator_text(served: ServedModel) -> str:
+    acc = served.server.accelerator
+    if acc.kind == "tpu":
+        return f"TPU v6e {acc.machine_type} ({acc.topology}, {acc.chips} chip{'s' if acc.chips > 1 else ''} per replica)"
+    return f"{acc.count} x {acc.type} per replica on {acc.machine_type}"
+
+
 def plan_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
-    srv, gw = fleet.server, fleet.gateway
+    gw = fleet.gateway
     h = "## " if markdown else ""
     bullet = "- " if markdown else "  "
-    out = [f"{'# ' if markdown else ''}Fleet {fleet.name}: {fleet.model.name} on TPU v6e {srv.tpu.machine_type} "
-           f"({srv.tpu.topology}, {srv.tpu.chips} chips per replica), namespace {fleet.namespace}", ""]
+    first = fleet.models[0]
+    if fleet.several:
+        out = [f"{'# ' if markdown else ''}Fleet {fleet.name}: {len(fleet.models)} models behind one gateway, namespace {fleet.namespace}", ""]
+        out += [f"{h}Models", ""]
+        rows = [[m.model.name, m.pool, accelerator_text(m), ", ".join(m.regions), ", ".join(m.model.served_names[1:]) or "-",
+                 f"{m.server.requests_per_second_per_replica:g}", f"{m.expected_peak_rps:g}"] for m in fleet.models]
+        out += table(["model", "pool", "accelerator", "regions", "LoRA adapters", "rps per replica", "expected peak rps"],
+                     rows, markdown)
+        out.append("")
+    else:
+        out = [f"{'# ' if markdown else ''}Fleet {fleet.name}: {first.model.name} on {accelerator_text(first)}, "
+               f"namespace {fleet.namespace}", ""]
     out += [f"{h}Clusters", ""]
     rows = []
     for c in fleet.clusters:
-        if c.serving:
-            cap = max_replicas(fleet, c) * srv.requests_per_second_per_replica
-            reps = f"{c.min_replicas}-{c.max_replicas}" if srv.autoscaling.enabled else str(c.replicas)
-            r = rollout_of(fleet, c)
-            tpu = " > ".join(o.type + (f" {o.reservation}" if o.reservation else "") for o in c.capacity)
-            rows.append([c.name, c.region, c.zone, "+".join(fleet.roles(c)), reps, f"{cap:g}", c.bucket, tpu,
-                         f"surge {r.max_surge}, unavailable {r.max_unavailable}"])
-        else:
-            rows.append([c.name, c.region, c.zone, "+".join(fleet.roles(c)), "-", "-", "-", "-", "-"])
-    out += table(["cluster", "region", "zone", "role", "replicas", "max rps", "model bucket", "TPU capacity (in order)",
-                  "rollout"], rows, markdown)
+        served = fleet.models_in(c)
+        for m in served:
+            place = m.placement(c)
+            cap = max_replicas(m, place) * m.server.requests_per_second_per_replica
+            reps = f"{place.min_replicas}-{place.max_replicas}" if m.autoscaled else str(place.replicas)
+            r = rollout_of(m, place)
+            capacity = " > ".join(o.type + (f" {o.reservation}" if o.reservation else "") for o in place.capacity)
+            row = [c.name, c.region, c.zone, "+".join(fleet.roles(c)), reps, f"{cap:g}", c.bucket, capacity,
+                   f"surge {r.max_surge}, unavailable {r.max_unavailable}"]
+            if fleet.several:
+                row.insert(4, m.pool)
+            rows.append(row)
+        if not served:
+            rows.append([c.name, c.region, c.zone, "+".join(fleet.roles(c))] + ["-"] * (6 if fleet.several else 5))
+    head = ["cluster", "region", "zone", "role", "replicas", "max rps", "model bucket", "TPU capacity (in order)", "rollout"]
+    if fleet.several:
+        head = head[:4] + ["model"] + head[4:7] + ["capacity (in order)", "rollout"]
+    out += table(head, rows, markdown)
     sp = fleet.system_pool
     out.append("")
+    if fleet.several:
+        nodes = ("accelerator nodes come from each model's ComputeClass ("
+                 + ", ".join(f"{m.compute_class}" + (" with managed DRANET" if m.server.dranet.enabled else "") for m in fleet.models)
+                 + "; GKE creates the pools)")
+    else:
+        nodes = (f"{first.server.accelerator.kind.upper()} nodes come from ComputeClass {first.compute_class} (GKE creates the "
+                 f"pools, managed DRANET {'on' if first.server.dranet.enabled else 'off'})")
     out.append(f"Every cluster: system node pool {sp.name} ({sp.machine_type}, {sp.min_nodes}-{sp.max_nodes} nodes, "
-               f"{sp.disk_size_gb} GB disks) for the endpoint picker, the weights loader and GKE's system pods; TPU nodes "
-               f"come from ComputeClass {fleet.compute_class} (GKE creates the pools, managed DRANET "
-               f"{'on' if srv.dranet.enabled else 'off'}). GKE {fleet.gke.release_channel} channel, >= {fleet.gke.min_version}.")
+               f"{sp.disk_size_gb} GB disks) for the endpoint picker, the weights loader and GKE's system pods; {nodes}. "
+               f"GKE {fleet.gke.release_channel} channel, >= {fleet.gke.min_version}.")
     out += ["", f"{h}Gateway", ""]
     out.append(f"{gw.name} ({gw.class_name}) in {gw.config_cluster}, namespace {fleet.namespace}, HTTP :{gw.port}{gw.path_prefix}")
-    out.append(f"routes to GCPInferencePoolImport {fleet.routing.pool_name}, the pool every serving cluster exports")
+    if fleet.several:
+        out.append("routes by model name: clients set the header X-Gateway-Model-Name to the request's model (the gateway does "
+                   "not read the body); any other name gets 404")
+        for m in fleet.models:
+            objectives = ", ".join(f"{m.pool}-{o.name}" for o in m.routing.objectives)
+            out.append(f"{bullet}{', '.join(m.model.served_names)} -> GCPInferencePoolImport {m.pool}"
+                       + (f" (objectives: {objectives})" if objectives else ""))
+    else:
+        out.append(f"routes to GCPInferencePoolImport {first.pool}, the pool every serving cluster exports")
     if fleet.dns.enabled:
         out.append(f"clients use http://{fleet.dns.fqdn.rstrip('.')}{'' if gw.port == 80 else f':{gw.port}'}{gw.path_prefix} "
                    f"(private zone {fleet.dns.domain} on {fleet.network.name}, {fleet.dns.policy} routing, health-checked, TTL {fleet.dns.ttl} s)")
@@ -75,20 +105,22 @@ def plan_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
                  if sc.capacity_scaler_percent is not None else "",
                  f"{sc.backend_preference.lower()} backend" if sc.backend_preference else ""]
         out.append(f"{bullet}scope {sc.region}: " + ", ".join(p for p in parts if p))
-    cap = region_capacity(fleet)
-    out += ["", f"{h}Failover (expected peak {gw.expected_peak_rps:g} rps, {srv.requests_per_second_per_replica:g} rps per replica; "
-                f"fleet {sum(cap.values()):g} rps)", ""]
-    rows, warnings = [], []
-    for r in failover(fleet) + front_end_failover(fleet) + upgrade_rows(fleet):
-        where = " > ".join(r.targets) or "(none)"
-        rows.append([f"{r.region} {r.event}", where, f"{r.capacity:g}", _verdict(r), r.note])
-        if not r.covered:
-            warnings.append(f"WARNING: with {r.region} {r.event}, the fleet has {r.capacity:g} rps for a {r.peak:g} rps peak; "
-                            "raise replicas (or autoscaling maxReplicas), or a region's capacity scaler")
-    out += table(["event", "traffic goes to (in order)", "fleet rps left", "covers peak", "note"], rows, markdown)
-    if warnings:
-        out.append("")
-        out += warnings
+    for m in fleet.models:
+        cap = region_capacity(fleet, m)
+        of = f" of {m.model.name}" if fleet.several else ""
+        out += ["", f"{h}Failover{of} (expected peak {m.expected_peak_rps:g} rps, {m.server.requests_per_second_per_replica:g} rps "
+                    f"per replica; fleet {sum(cap.values()):g} rps)", ""]
+        rows, warnings = [], []
+        for r in all_rows(fleet, m):
+            where = " > ".join(r.targets) or "(none)"
+            rows.append([f"{r.region} {r.event}", where, f"{r.capacity:g}", _verdict(r), r.note])
+            if not r.covered:
+                warnings.append(f"WARNING: with {r.region} {r.event}, the fleet has {r.capacity:g} rps{of} for a {r.peak:g} rps peak; "
+                                "raise replicas (or autoscaling maxReplicas), or a region's capacity scaler")
+        out += table(["event", "traffic goes to (in order)", "fleet rps left", "covers peak", "note"], rows, markdown)
+        if warnings:
+            out.append("")
+            out += warnings
     out.append("")
     out.append(f"Backends lost: the load balancer sends the region's traffic to the others (drained regions take none). "
                f"Front end lost: {'the DNS name answers with a healthy region' if fleet.dns.enabled else 'clients of that address need another region address'}"

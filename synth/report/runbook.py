@@ -4,7 +4,10 @@ ComputeClass, Secret names); shell variables are only values the operator alone 
 
 from __future__ import annotations
 
+import re
+
 from ..config.model import Fleet, HuggingFaceSource
+from ..plan import release_name, serving_key
 from .capacity import max_replicas, rollout_of
 
 # Roles Config Connector's service account needs to manage everything in infra/ (clusters, network, buckets and
@@ -75,15 +78,30 @@ def runbook(fleet: Fleet) -> list[str]:
         out.append(f"  gcloud container clusters get-credentials {c.name} --location={c.region} --project={p}")
     section("The InferenceObjective CRD on each serving cluster (GKE installs only the InferencePool CRD):")
     for c in fleet.serving_clusters:
-        out.append(f"  kubectl --context={context(fleet, c)} apply --server-side -f {OBJECTIVE_CRDS[fleet.routing.api_profile]}")
-    src = fleet.model.source
-    if fleet.model.loader and isinstance(src, HuggingFaceSource):
-        section(f"The Hugging Face token of the weights loader (export HF_TOKEN first: a token with access to {src.repo}), "
+        for profile in dict.fromkeys(m.routing.api_profile for m in fleet.models_in(c)):
+            out.append(f"  kubectl --context={context(fleet, c)} apply --server-side -f {OBJECTIVE_CRDS[profile]}")
+    hf = [m for m in fleet.models if m.model.loader and isinstance(m.model.source, HuggingFaceSource)]
+    if hf:
+        repos = ", ".join(dict.fromkeys(m.model.source.repo for m in hf))
+        section(f"The Hugging Face token of the weights loader (export HF_TOKEN first: a token with access to {repos}), "
                 "in each serving cluster; it is never written to Git:")
         for c in fleet.serving_clusters:
+            secrets = dict.fromkeys((m.model.source.token_secret, m.model.source.token_key) for m in hf if m.placement(c))
+            if not secrets:
+                continue
             ctx = context(fleet, c)
             out.append(f"  kubectl --context={ctx} create namespace {ns} --dry-run=client -o yaml | kubectl --context={ctx} apply -f -")
-            out.append(f'  kubectl --context={ctx} -n {ns} create secret generic {src.token_secret} --from-literal={src.token_key}="${{HF_TOKEN}}"')
+            for secret, key in secrets:
+                out.append(f'  kubectl --context={ctx} -n {ns} create secret generic {secret} --from-literal={key}="${{HF_TOKEN}}"')
+    lora = [m for m in fleet.models if m.model.lora]
+    if lora:
+        section("The LoRA adapters, into each region's bucket (the weights loader copies base models only; the model server "
+                "waits for every adapter's adapter_config.json and weights). Export each folder's local path first:")
+        for m in lora:
+            for a in m.model.lora.adapters:
+                var = re.sub(r"[^A-Z0-9]+", "_", a.name.upper()).strip("_") + "_DIR"
+                for bucket in dict.fromkeys(place.cluster.bucket for place in m.placements):
+                    out.append(f'  gcloud storage rsync --recursive "${{{var}}}" gs://{bucket}/{a.path} --project={p}')
     section("Deliver the workloads, " + ("one of:" if dl.methods else "with Helm (the fleet file names no GitOps delivery):"))
     if dl.argocd:
         out.append(f"  Argo CD: kubectl -n {dl.argocd_namespace} apply -f delivery/argocd/ (label each cluster Secret as "
@@ -98,32 +116,37 @@ def runbook(fleet: Fleet) -> list[str]:
             out += _git_secret(fleet, c)
             out.append(f"  kubectl --context={context(fleet, c)} apply -f delivery/config-sync/{c.name}/rootsync.yaml")
     for c in fleet.clusters:
-        for chart in (["serving"] if c.serving else []) + (["gateway"] if c.name == fleet.gateway.config_cluster else []):
-            release = fleet.name if chart == "serving" else f"{fleet.name}-gateway"
-            out.append(f"  Helm: helm --kube-context={context(fleet, c)} install {release} charts/{fleet.name}-{chart} "
-                       f"-f charts/{fleet.name}-{chart}/values-{c.name}.yaml")
+        keys = [serving_key(fleet, m) for m in fleet.models_in(c)] + (["gateway"] if c.name == fleet.gateway.config_cluster else [])
+        for key in keys:
+            out.append(f"  Helm: helm --kube-context={context(fleet, c)} install {release_name(fleet, key)} charts/{fleet.name}-{key} "
+                       f"-f charts/{fleet.name}-{key}/values-{c.name}.yaml")
     section("Watch the weights arrive, the servers start and the gateway come up:")
     for c in fleet.serving_clusters:
         ctx = context(fleet, c)
         out.append(f"  kubectl --context={ctx} -n {ns} wait --for=condition=complete job -l app.kubernetes.io/component=weights-loader --timeout=3h")
-        out.append(f"  kubectl --context={ctx} -n {ns} rollout status deployment/{fleet.server_name} --timeout=90m")
+        for m in fleet.models_in(c):
+            out.append(f"  kubectl --context={ctx} -n {ns} rollout status deployment/{m.server_name} --timeout=90m")
     out.append(f"  kubectl --context={context(fleet, cfg)} -n {ns} get gateway {fleet.gateway.name} -o jsonpath='{{.status.addresses}}'")
     if fleet.dns.enabled:
         out.append(f"  gcloud dns record-sets describe {fleet.dns.fqdn} --type=A --zone={fleet.dns.zone} --project={p}")
-    section("Only for clusters older than the ComputeClass DRANET fields (Rapid 1.35): create the TPU pool yourself, joined "
-            f"to ComputeClass {fleet.compute_class} by its label and taint:")
-    srv = fleet.server
-    for c in fleet.serving_clusters:
-        reservation = next((o for o in c.capacity if o.type == "reservation"), None)
-        extra = (f" --reservation-affinity=specific --reservation={reservation.reservation}" if reservation else
-                 " --spot" if c.capacity and c.capacity[0].type == "spot" else "")
-        surge = rollout_of(fleet, c).max_surge
-        out.append(f"  gcloud beta container node-pools create {fleet.routing.pool_name}-tpu --cluster={c.name} --location={c.region} "
-                   f"--node-locations={c.zone} --machine-type={srv.tpu.machine_type} --tpu-topology={srv.tpu.topology} "
-                   f"--enable-autoscaling --total-min-nodes=0 --total-max-nodes={max_replicas(fleet, c) + surge} "
-                   f"--workload-metadata=GKE_METADATA --service-account={fleet.node_service_account}"
-                   f"{' --accelerator-network-profile=auto' if srv.dranet.enabled else ''} "
-                   f"--node-labels=cloud.google.com/compute-class={fleet.compute_class}"
-                   f"{',cloud.google.com/gke-networking-dra-driver=true' if srv.dranet.enabled else ''} "
-                   f"--node-taints=cloud.google.com/compute-class={fleet.compute_class}:NoSchedule{extra} --project={p}")
+    for m in fleet.models:
+        srv = m.server
+        if srv.tpu is None:
+            continue
+        section("Only for clusters older than the ComputeClass DRANET fields (Rapid 1.35): create the TPU pool yourself, joined "
+                f"to ComputeClass {m.compute_class} by its label and taint:")
+        for place in m.placements:
+            c = place.cluster
+            reservation = next((o for o in place.capacity if o.type == "reservation"), None)
+            extra = (f" --reservation-affinity=specific --reservation={reservation.reservation}" if reservation else
+                     " --spot" if place.capacity and place.capacity[0].type == "spot" else "")
+            surge = rollout_of(m, place).max_surge
+            out.append(f"  gcloud beta container node-pools create {m.pool}-tpu --cluster={c.name} --location={c.region} "
+                       f"--node-locations={c.zone} --machine-type={srv.tpu.machine_type} --tpu-topology={srv.tpu.topology} "
+                       f"--enable-autoscaling --total-min-nodes=0 --total-max-nodes={max_replicas(m, place) + surge} "
+                       f"--workload-metadata=GKE_METADATA --service-account={fleet.node_service_account}"
+                       f"{' --accelerator-network-profile=auto' if srv.dranet.enabled else ''} "
+                       f"--node-labels=cloud.google.com/compute-class={m.compute_class}"
+                       f"{',cloud.google.com/gke-networking-dra-driver=true' if srv.dranet.enabled else ''} "
+                       f"--node-taints=cloud.google.com/compute-class={m.compute_class}:NoSchedule{extra} --project={p}")
     return out

@@ -2,50 +2,87 @@
 
 from __future__ import annotations
 
-from ..config.model import Fleet
+from ..config.model import Fleet, Placement, ServedModel
+
+
+def _replicas(served: ServedModel, place: Placement) -> str:
+    return f"{place.min_replicas}-{place.max_replicas}" if served.autoscaled else str(place.replicas)
+
+
+def _shape(served: ServedModel) -> str:
+    acc = served.server.accelerator
+    return f"{acc.machine_type} {acc.topology}" if acc.kind == "tpu" else f"{acc.machine_type} {acc.count}x {acc.type}"
 
 
 def mermaid(fleet: Fleet) -> str:
     gw = fleet.gateway
-    pool = fleet.routing.pool_name
+    several = fleet.several
     lines = ["flowchart LR", "  clients([clients in the VPC])"]
     if fleet.dns.enabled:
         lines.append(f'  dns{{{{"{fleet.dns.fqdn}<br/>Cloud DNS {fleet.dns.policy}, health-checked"}}}}')
     cfg = fleet.config_cluster
     lines.append(f'  subgraph cfg["{cfg.name} · config cluster"]')
     lines.append(f'    gw["Gateway {gw.name}<br/>{gw.class_name}"]')
-    lines.append(f'    route["HTTPRoute {pool}"]')
-    lines.append(f'    imp["GCPInferencePoolImport {pool}<br/>{gw.balancing_mode}"]')
+    for k, m in enumerate(fleet.models):
+        s = f"_{k}" if several else ""
+        lines.append(f'    route{s}["HTTPRoute {m.pool}"]')
+        lines.append(f'    imp{s}["GCPInferencePoolImport {m.pool}<br/>{gw.balancing_mode}"]')
     lines.append("  end")
-    lines.append("  clients --> dns --> gw --> route --> imp" if fleet.dns.enabled else "  clients --> gw --> route --> imp")
+    entry = "  clients --> dns --> gw" if fleet.dns.enabled else "  clients --> gw"
+    if several:
+        lines.append(entry)
+        lines += [f'  gw -- "{m.model.name}" --> route_{k} --> imp_{k}' for k, m in enumerate(fleet.models)]
+    else:
+        lines.append(entry + " --> route --> imp")
     for i, c in enumerate(fleet.serving_clusters):
-        reps = f"{fleet.server.autoscaling.min_replicas}-{c.max_replicas}" if fleet.server.autoscaling.enabled else str(c.replicas)
         lines.append(f'  subgraph s{i}["{c.name} · {c.region}"]')
-        lines.append(f'    pool{i}["InferencePool {pool}<br/>exported"]')
-        lines.append(f'    epp{i}["endpoint picker"]')
-        lines.append(f'    vllm{i}["vLLM × {reps}<br/>{fleet.server.tpu.machine_type} {fleet.server.tpu.topology}"]')
+        for k, m in enumerate(fleet.models_in(c)):
+            s = f"{i}_{fleet.models.index(m)}" if several else f"{i}"
+            place = m.placement(c)
+            lines.append(f'    pool{s}["InferencePool {m.pool}<br/>exported"]')
+            lines.append(f'    epp{s}["endpoint picker"]')
+            lines.append(f'    vllm{s}["vLLM × {_replicas(m, place)}<br/>{_shape(m)}"]')
         lines.append(f'    gcs{i}[("gs://{c.bucket}")]')
         lines.append("  end")
-        lines.append(f"  imp --> pool{i}")
-        lines.append(f"  pool{i} -.-> epp{i}")
-        lines.append(f"  pool{i} --> vllm{i}")
-        lines.append(f"  vllm{i} -.-> gcs{i}")
+        for m in fleet.models_in(c):
+            s = f"{i}_{fleet.models.index(m)}" if several else f"{i}"
+            imp = f"imp_{fleet.models.index(m)}" if several else "imp"
+            lines.append(f"  {imp} --> pool{s}")
+            lines.append(f"  pool{s} -.-> epp{s}")
+            lines.append(f"  pool{s} --> vllm{s}")
+            lines.append(f"  vllm{s} -.-> gcs{i}")
     return "\n".join(lines) + "\n"
 
 
 def dot(fleet: Fleet) -> str:
     gw = fleet.gateway
-    pool = fleet.routing.pool_name
+    several = fleet.several
     cfg = fleet.config_cluster
+    routes = " ".join(
+        f'route{f"_{k}" if several else ""} [label="HTTPRoute {m.pool}"]; '
+        f'imp{f"_{k}" if several else ""} [label="GCPInferencePoolImport {m.pool}\\n{gw.balancing_mode}"];'
+        for k, m in enumerate(fleet.models))
     out = ["digraph fleet {", "  rankdir=LR; node [shape=box, fontname=Helvetica, fontsize=10];",
            '  clients [shape=oval, label="clients in the VPC"];',
            f'  subgraph cluster_cfg {{ label="{cfg.name} (config)"; gw [label="Gateway {gw.name}\\n{gw.class_name}"]; '
-           f'route [label="HTTPRoute {pool}"]; imp [label="GCPInferencePoolImport {pool}\\n{gw.balancing_mode}"]; }}',
-           "  clients -> gw -> route -> imp;"]
+           f'{routes} }}']
+    if several:
+        out.append("  clients -> gw;")
+        out += [f'  gw -> route_{k} [label="{m.model.name}"]; route_{k} -> imp_{k};' for k, m in enumerate(fleet.models)]
+    else:
+        out.append("  clients -> gw -> route -> imp;")
     for i, c in enumerate(fleet.serving_clusters):
-        out.append(f'  subgraph cluster_{i} {{ label="{c.name} ({c.region})"; pool{i} [label="InferencePool {pool}"]; '
-                   f'epp{i} [label="endpoint picker"]; vllm{i} [label="vLLM x{c.replicas}\\n{fleet.server.tpu.machine_type}"]; '
+        nodes = []
+        edges = []
+        for m in fleet.models_in(c):
+            s = f"{i}_{fleet.models.index(m)}" if several else f"{i}"
+            imp = f"imp_{fleet.models.index(m)}" if several else "imp"
+            place = m.placement(c)
+            nodes.append(f'pool{s} [label="InferencePool {m.pool}"]; epp{s} [label="endpoint picker"]; '
+                         f'vllm{s} [label="vLLM x{place.replicas}\\n{m.server.accelerator.machine_type}"];')
+            edges.append(f"  {imp} -> pool{s}; pool{s} -> epp{s} [style=dashed]; pool{s} -> vllm{s}; vllm{s} -> gcs{i} [style=dashed];")
+        out.append(f'  subgraph cluster_{i} {{ label="{c.name} ({c.region})"; {" ".join(nodes)} '
                    f'gcs{i} [shape=cylinder, label="gs://{c.bucket}"]; }}')
-        out.append(f"  imp -> pool{i}; pool{i} -> epp{i} [style=dashed]; pool{i} -> vllm{i}; vllm{i} -> gcs{i} [style=dashed];")
+        out += edges
     out.append("}")
     return "\n".join(out) + "\n"

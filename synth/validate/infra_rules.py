@@ -16,7 +16,7 @@ RULES = {
     "cluster-features": "each cluster's ContainerCluster has what its workloads use: Dataplane V2 and the DRANET version floor, the GCS FUSE driver, Workload Identity, the Gateway API, Managed Prometheus",
     "fleet-features": "every cluster is a fleet member, and the multi-cluster service discovery and ingress features exist with the Gateway's cluster as config membership",
     "bucket-grants": "every bucket a pod mounts or loads is a StorageBucket with a grant to exactly that pod's Workload Identity principal",
-    "compute-class-shape": "the ComputeClass a model server selects exists and its TPU shape equals the server's chips, accelerator and topology",
+    "compute-class-shape": "the ComputeClass a model server selects exists and its TPU shape (chips, accelerator, topology) or GPU shape (type, count, machine) equals the server's",
     "gateway-addresses": "every reserved Gateway address is an internal SHARED_LOADBALANCER_VIP ComputeAddress in its region",
     "proxy-subnets-match": "the NetworkPolicies admit exactly the infra's proxy-only subnets",
     "dns-zone": "the DNS zone of health-checked records is private and attached to the clusters' VPC",
@@ -203,18 +203,31 @@ def _compute_class_shape(view: FleetView) -> list[Problem]:
                                    f"selects ComputeClass {cls}, which this cluster does not receive", cluster))
                 continue
             chips = sum(int((c.get("resources") or {}).get("requests", {}).get("google.com/tpu", 0) or 0) for c in pod.get("containers") or [])
+            gpus = sum(int((c.get("resources") or {}).get("requests", {}).get("nvidia.com/gpu", 0) or 0) for c in pod.get("containers") or [])
             cf, cc = classes[cls]
             for i, p in enumerate((cc.get("spec") or {}).get("priorities") or []):
                 tpu = p.get("tpu") or {}
-                machine_chips = catalog.MACHINE_CHIPS.get(p.get("machineType", ""), tpu.get("count", 0))
+                gpu = p.get("gpu") or {}
                 wrong = []
-                if chips and tpu.get("count") != chips:
-                    wrong.append(f"tpu.count {tpu.get('count')} is not the {chips} chips the server requests")
-                if tpu and machine_chips != tpu.get("count"):
-                    wrong.append(f"{p.get('machineType')} has {machine_chips} chips, not {tpu.get('count')}")
-                for label, key in (("cloud.google.com/gke-tpu-accelerator", "type"), ("cloud.google.com/gke-tpu-topology", "topology")):
-                    if label in sel and tpu.get(key) != sel[label]:
-                        wrong.append(f"tpu.{key} {tpu.get(key)} is not the server's {label}={sel[label]}")
+                if tpu or chips:
+                    machine_chips = catalog.MACHINE_CHIPS.get(p.get("machineType", ""), tpu.get("count", 0))
+                    if chips and tpu.get("count") != chips:
+                        wrong.append(f"tpu.count {tpu.get('count')} is not the {chips} chips the server requests")
+                    if tpu and machine_chips != tpu.get("count"):
+                        wrong.append(f"{p.get('machineType')} has {machine_chips} chips, not {tpu.get('count')}")
+                    for label, key in (("cloud.google.com/gke-tpu-accelerator", "type"), ("cloud.google.com/gke-tpu-topology", "topology")):
+                        if label in sel and tpu.get(key) != sel[label]:
+                            wrong.append(f"tpu.{key} {tpu.get(key)} is not the server's {label}={sel[label]}")
+                if gpu or gpus:
+                    machine = catalog.GPU_MACHINES.get(p.get("machineType", ""))
+                    if gpus and gpu.get("count") != gpus:
+                        wrong.append(f"gpu.count {gpu.get('count')} is not the {gpus} GPUs the server requests")
+                    if gpu and machine != (gpu.get("type"), gpu.get("count")):
+                        have = f"{machine[1]} x {machine[0]}" if machine else "no GPUs this tool knows of"
+                        wrong.append(f"{p.get('machineType')} carries {have}, not {gpu.get('count')} x {gpu.get('type')}")
+                    label = "cloud.google.com/gke-accelerator"
+                    if label in sel and gpu.get("type") != sel[label]:
+                        wrong.append(f"gpu.type {gpu.get('type')} is not the server's {label}={sel[label]}")
                 if wrong:
                     out.append(Problem(cf, oid(cc), f"spec.priorities[{i}]", "compute-class-shape", "; ".join(wrong), cluster))
     return out

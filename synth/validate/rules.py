@@ -8,6 +8,7 @@ from .syntax import DNS1035_LABEL, DNS1123_LABEL, DNS1123_SUBDOMAIN, LABEL_VALUE
 from .view import FleetView
 
 RULES = {
+    "object-identity": "no two objects a cluster receives share group, kind, namespace and name",
     "name-dns1035": "Service names are DNS-1035 labels",
     "name-dns1123": "Namespace names are DNS-1123 labels",
     "name-subdomain": "other names are DNS-1123 subdomains",
@@ -18,18 +19,24 @@ RULES = {
     "fuse-model-path": "--model reads from a Cloud Storage FUSE mount",
     "dra-claim": "claim templates exist and each claim is used by a container",
     "tpu-chips": "topology chips = google.com/tpu = --tensor-parallel-size",
-    "startup-budget": "TPU servers get >= 600 s to start",
+    "gpu-devices": "nvidia.com/gpu requests = limits = --tensor-parallel-size, and GPU servers select their GPU type",
+    "startup-budget": "TPU and GPU servers get >= 600 s to start",
     "pool-selector": "the InferencePool selects model-server pods",
     "pool-ports": "pool target ports are container ports",
     "pool-exported": "the pool is exported to the fleet",
+    "pools-disjoint": "no pod is selected by two InferencePools (each model's pods belong to its own pool)",
     "picker-service": "the picker Service exists, serves the referenced port and selects picker pods",
     "picker-pool-name": "the picker runs for the pool that references it",
     "scope-fields": "no backend-policy field in both default and a scope",
     "config-cluster": "exactly one cluster holds the Gateway",
-    "pools-identical": "the pool has the same name, namespace and spec in every serving cluster",
+    "pools-identical": "a pool has the same spec in every serving cluster that exports it (pools match by name and namespace)",
     "route-import": "routes point at imports of exported pools",
     "policy-target": "health-check and backend policies target the import",
+    "model-routes": "every model and adapter name a pool serves is routed exactly once, by the X-Gateway-Model-Name header, "
+                    "to that pool's import; with several pools no rule takes every model's requests",
 }
+
+MODEL_HEADER = "x-gateway-model-name"  # HTTP header names are case-insensitive
 
 FUSE_DRIVER = "gcsfuse.csi.storage.gke.io"
 MIN_STARTUP_SECONDS = 600
@@ -66,6 +73,14 @@ def cluster_rules(docs: list[tuple[str, dict]]) -> list[Problem]:
     for f, o in objs:
         by_ns.setdefault(_ns(o), []).append((f, o))
     problems: list[Problem] = []
+    seen: dict[tuple[str, str, str, str], str] = {}
+    for f, o in objs:
+        key = ((o.get("apiVersion") or "").rpartition("/")[0], o.get("kind", ""), _ns(o), _name(o))
+        if key in seen:
+            problems.append(Problem(f, _oid(o), "metadata.name", "object-identity",
+                                    f"{_oid(o)} is also in {seen[key]}: a cluster holds one object of a kind, namespace "
+                                    "and name, so one would replace the other (kustomize refuses the overlay)"))
+        seen.setdefault(key, f)
     for group in by_ns.values():
         problems += _namespace_rules(group)
     return problems
@@ -139,9 +154,11 @@ def _namespace_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
                         f"claim '{cl.get('name')}' is not declared in spec.resourceClaims")
             tpu_req = (res.get("requests") or {}).get("google.com/tpu")
             tpu_lim = (res.get("limits") or {}).get("google.com/tpu")
+            gpu_req = (res.get("requests") or {}).get("nvidia.com/gpu")
+            gpu_lim = (res.get("limits") or {}).get("nvidia.com/gpu")
             args = flag_values(c)
+            cpath = f"spec.template.spec.containers[{ci}]"
             if tpu_req is not None or tpu_lim is not None:
-                cpath = f"spec.template.spec.containers[{ci}]"
                 if str(tpu_req) != str(tpu_lim):
                     bad(f, d, f"{cpath}.resources", "tpu-chips", "google.com/tpu requests and limits must be equal")
                 topo = (pod.get("nodeSelector") or {}).get("cloud.google.com/gke-tpu-topology", "")
@@ -155,11 +172,24 @@ def _namespace_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
                 if "--tensor-parallel-size" in args and args["--tensor-parallel-size"] != str(tpu_req):
                     bad(f, d, f"{cpath}.args", "tpu-chips",
                         f"--tensor-parallel-size={args['--tensor-parallel-size']} must equal google.com/tpu ({tpu_req})")
+            if gpu_req is not None or gpu_lim is not None:
+                if str(gpu_req) != str(gpu_lim):
+                    bad(f, d, f"{cpath}.resources", "gpu-devices", "nvidia.com/gpu requests and limits must be equal")
+                if "--tensor-parallel-size" in args and args["--tensor-parallel-size"] != str(gpu_req):
+                    bad(f, d, f"{cpath}.args", "gpu-devices",
+                        f"--tensor-parallel-size={args['--tensor-parallel-size']} must equal nvidia.com/gpu ({gpu_req}): "
+                        "vLLM shards the model over exactly the GPUs it is given")
+                if "cloud.google.com/gke-accelerator" not in (pod.get("nodeSelector") or {}):
+                    bad(f, d, "spec.template.spec.nodeSelector", "gpu-devices",
+                        "a GPU server must select its GPU type (cloud.google.com/gke-accelerator), or it may land on any GPU")
+            if any(x is not None for x in (tpu_req, tpu_lim, gpu_req, gpu_lim)):
+                what = "TPU" if tpu_req is not None or tpu_lim is not None else "GPU"
                 startup = c.get("startupProbe") or {}
                 budget = int(startup.get("failureThreshold", 3)) * int(startup.get("periodSeconds", 10)) + int(startup.get("initialDelaySeconds", 0))
                 if budget < MIN_STARTUP_SECONDS:
                     bad(f, d, f"{cpath}.startupProbe", "startup-budget",
-                        f"start-up budget is {budget}s; TPU servers need >= {MIN_STARTUP_SECONDS}s to load weights and compile XLA")
+                        f"start-up budget is {budget}s; {what} servers need >= {MIN_STARTUP_SECONDS}s to load weights"
+                        + (" and compile XLA" if what == "TPU" else " and capture CUDA graphs"))
                 if "--model" in args:
                     mounts = [m for m in c.get("volumeMounts") or [] if m.get("name") in fuse_volumes]
                     model = args["--model"]
@@ -207,6 +237,17 @@ def _namespace_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
             if both:
                 bad(f, o, f"spec.default.scopes[{i}]", "scope-fields",
                     f"{', '.join(both)} set both in default and in a scope: GKE rejects the policy; set it in one place")
+    owner: dict[tuple[str, str], str] = {}  # (namespace, workload) → the pool that selects its pods
+    for f, pool in by_kind.get("InferencePool", []):
+        sel = ((pool.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        for _, d, tmpl in pods:
+            if _ns(d) == _ns(pool) and _matches(sel, (tmpl.get("metadata") or {}).get("labels") or {}):
+                key = (_ns(d), _name(d))
+                if key in owner and owner[key] != _name(pool):
+                    bad(f, pool, "spec.selector", "pools-disjoint",
+                        f"selects the pods of {_oid(d)}, which pool {owner[key]} already selects: the two pickers would "
+                        "route each other's requests; give each pool its own pod labels")
+                owner.setdefault(key, _name(pool))
     return problems
 
 
@@ -240,9 +281,11 @@ def fleet_rules(clusters: dict[str, list[tuple[str, dict]]]) -> list[Problem]:
             shapes.setdefault(key, {})[cluster] = (f, o.get("spec"))
     for key, per in shapes.items():
         specs = list(per.values())
-        if len(per) != len(pools) or any(s[1] != specs[0][1] for s in specs):
+        # A pool need not run everywhere (a model may serve some regions only), but the clusters that export it
+        # form one backend service and must agree on its spec.
+        if any(s[1] != specs[0][1] for s in specs):
             problems.append(Problem(specs[0][0], f"InferencePool/{key[1]}", "spec", "pools-identical",
-                                    f"pool {key[0]}/{key[1]} must exist with the same spec in every serving cluster ({', '.join(sorted(per))} of {', '.join(sorted(pools))})"))
+                                    f"pool {key[0]}/{key[1]} must have the same spec in every cluster that exports it ({', '.join(sorted(per))})"))
     exported = {k for ps in pools.values() for k, (f, o) in ps.items()
                 if (o.get("metadata") or {}).get("annotations", {}).get("networking.gke.io/export") == "True"}
     for cluster in holders:
@@ -261,4 +304,105 @@ def fleet_rules(clusters: dict[str, list[tuple[str, dict]]]) -> list[Problem]:
                 if t.get("kind") != "GCPInferencePoolImport" or (_ns(route), t.get("name")) not in exported:
                     problems.append(Problem(rf, _oid(route), "spec.targetRef", "policy-target",
                                             "policies of a multi-cluster pool must target its GCPInferencePoolImport"))
+    if len(holders) == 1:  # with none or several, config-cluster has said what is wrong
+        problems += _model_routes(clusters, pools, holders[0])
+    return problems
+
+
+def served_names(container: dict) -> list[str]:
+    """The model names a vLLM container answers to: --served-model-name (space-separated values after the flag or
+    one ``=`` value) and the names of --lora-modules (``name=path`` or JSON entries)."""
+    argv = [a for a in (container.get("command") or []) + (container.get("args") or []) if isinstance(a, str)]
+    names: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        flag, eq, value = a.partition("=")
+        if flag in ("--served-model-name", "--lora-modules"):
+            values = [value] if eq else []
+            j = i + 1
+            if not eq:
+                while j < len(argv) and not argv[j].startswith("--"):
+                    values.append(argv[j])
+                    j += 1
+            for v in values:
+                if flag == "--served-model-name":
+                    names += v.split()
+                elif v.startswith("{"):
+                    import json
+
+                    try:
+                        names.append(json.loads(v).get("name", ""))
+                    except ValueError:
+                        pass
+                else:
+                    names.append(v.partition("=")[0])
+            i = j if not eq else i + 1
+            continue
+        i += 1
+    return [n for n in names if n]
+
+
+def _model_routes(clusters: dict, pools: dict, config: str) -> list[Problem]:
+    """Names each pool serves (from its pods, in every cluster) against the config cluster's routes."""
+    problems: list[Problem] = []
+    served: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}  # pool → name → (cluster, file)
+    for cluster, docs in clusters.items():
+        objs = list(iter_objects(docs))
+        for key, (pf, pool) in pools.get(cluster, {}).items():
+            sel = ((pool.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            for f, d in objs:
+                if d.get("kind") not in WORKLOADS or _ns(d) != key[0]:
+                    continue
+                tmpl = (d.get("spec") or {}).get("template") or {}
+                if not _matches(sel, (tmpl.get("metadata") or {}).get("labels") or {}):
+                    continue
+                for c in (tmpl.get("spec") or {}).get("containers") or []:
+                    for n in served_names(c):
+                        served.setdefault(key, {}).setdefault(n, (cluster, f))
+    routes: list[tuple[str, dict, int, tuple[str, str], list]] = []  # (file, route, rule index, import, header values | None)
+    for rf, route in iter_objects(clusters[config]):
+        if route.get("kind") != "HTTPRoute":
+            continue
+        for i, rule in enumerate((route.get("spec") or {}).get("rules") or []):
+            targets = [(b.get("namespace") or _ns(route), b.get("name")) for b in rule.get("backendRefs") or []
+                       if b.get("kind") == "GCPInferencePoolImport"]
+            if not targets:
+                continue
+            values: list | None = []
+            for m in rule.get("matches") or [{}]:
+                header = [h for h in m.get("headers") or [] if str(h.get("name", "")).lower() == MODEL_HEADER
+                          and h.get("type", "Exact") == "Exact"]
+                if not header:
+                    values = None  # this match takes requests whatever model they name
+                    break
+                values.append(header[0].get("value"))
+            for target in targets:
+                routes.append((rf, route, i, target, values))
+    routed_pools = {r[3] for r in routes}
+    for rf, route, i, target, values in routes:
+        if values is None and len(routed_pools) > 1:
+            problems.append(Problem(rf, _oid(route), f"spec.rules[{i}].matches", "model-routes",
+                                    f"routes every request under its path to pool {target[1]} whatever model it names, "
+                                    f"beside routes to other pools; match the header X-Gateway-Model-Name", config))
+        for v in values or []:
+            if v not in served.get(target, {}):
+                problems.append(Problem(rf, _oid(route), f"spec.rules[{i}].matches", "model-routes",
+                                        f"sends model {v!r} to pool {target[1]}, whose servers do not serve it "
+                                        f"(they serve: {', '.join(sorted(served.get(target, {}))) or 'nothing'})", config))
+    for pool, names in sorted(served.items()):
+        for n, (cluster, f) in sorted(names.items()):
+            hits = [r for r in routes if r[4] is not None and n in r[4]]
+            catch = [r for r in routes if r[4] is None and r[3] == pool]
+            if not hits and not catch:
+                problems.append(Problem(f, f"InferencePool/{pool[1]}", "", "model-routes",
+                                        f"model {n!r} is served by pool {pool[1]} but no route on the config cluster sends it "
+                                        "there: clients asking for it get 404", cluster))
+            elif len(hits) > 1:
+                where = ", ".join(f"{_oid(r[1])} rule {r[2]}" for r in hits)
+                problems.append(Problem(hits[1][0], _oid(hits[1][1]), f"spec.rules[{hits[1][2]}].matches", "model-routes",
+                                        f"model {n!r} is matched by more than one route ({where}); route each name once", config))
+            elif hits and hits[0][3] != pool:
+                problems.append(Problem(hits[0][0], _oid(hits[0][1]), f"spec.rules[{hits[0][2]}].matches", "model-routes",
+                                        f"sends model {n!r} to pool {hits[0][3][1]}, but pool {pool[1]} serves it", config))
     return problems

@@ -62,3 +62,23 @@ def test_scopes_only_when_configured():
     assert scoped["scopes"] == [{"selector": {"gke.io/region": "us-east5"}, "backendPreference": "PREFERRED"},
                                 {"selector": {"gke.io/region": "asia-northeast1"}, "capacityScalerPercent": 50}]
     assert not (set(scoped) & {k for s in scoped["scopes"] for k in s if k != "selector"})
+
+
+def test_several_models_route_by_the_model_name_header():
+    multi = "examples/multi-model/fleet.yaml"
+    objs = objects("gateway", multi)
+    route = objs[("HTTPRoute", "gemma-3-4b")]
+    rule = route["spec"]["rules"][0]
+    headers = [m["headers"] for m in rule["matches"]]
+    # The model and its LoRA adapter, each matched exactly, both to the model's import.
+    assert headers == [[{"type": "Exact", "name": "X-Gateway-Model-Name", "value": "google/gemma-3-4b-it"}],
+                       [{"type": "Exact", "name": "X-Gateway-Model-Name", "value": "gemma-3-4b-support"}]]
+    assert rule["backendRefs"] == [{**IMPORT, "name": "gemma-3-4b"}]
+    # One route, health check and backend policy per imported pool.
+    for kind in ("HTTPRoute", "HealthCheckPolicy", "GCPBackendPolicy"):
+        assert sorted(n for k, n in objs if k == kind) == ["gemma-3-12b", "gemma-3-27b", "gemma-3-4b"]
+
+
+def test_one_model_takes_every_request_under_the_path():
+    rule = objects("gateway")[("HTTPRoute", "gemma3-27b")]["spec"]["rules"][0]
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/v1/"}}]

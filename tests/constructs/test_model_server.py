@@ -63,7 +63,7 @@ def test_a_single_replica_region_surges_instead_of_stopping():
     from synth.charts.serving import values
 
     fleet = plan("tests/fleets/single-1x1.yaml").fleet
-    assert values(fleet, fleet.clusters[0])["server"]["rollout"] == {"maxSurge": 1, "maxUnavailable": 0}
+    assert values(fleet, fleet.models[0], fleet.clusters[0])["server"]["rollout"] == {"maxSurge": 1, "maxUnavailable": 0}
 
 
 def test_lands_on_the_compute_class_tpu_nodes():
@@ -140,3 +140,42 @@ def test_hardened_but_not_privileged():
     assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert pod_spec(dep)["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert pod_spec(dep)["automountServiceAccountToken"] is False
+
+
+MULTI = "examples/multi-model/fleet.yaml"
+
+
+def test_gpu_server_requests_its_gpus_and_selects_their_type():
+    dep = objects("gemma-3-12b", MULTI)[("Deployment", "gemma-3-12b-vllm")]
+    c, spec = _vllm(dep), pod_spec(dep)
+    assert c["resources"]["requests"]["nvidia.com/gpu"] == 2 and c["resources"]["limits"]["nvidia.com/gpu"] == 2
+    assert "google.com/tpu" not in json.dumps(c["resources"])
+    assert "--tensor-parallel-size=2" in c["args"]
+    assert spec["nodeSelector"] == {"cloud.google.com/compute-class": "gemma-3-12b-gpu",
+                                    "cloud.google.com/gke-accelerator": "nvidia-l4",
+                                    "topology.kubernetes.io/zone": "us-central1-b"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    # No TPU-only pieces: no XLA cache, no DRANET claim (G2 machines have no DRANET NICs).
+    assert "VLLM_XLA_CACHE_PATH" not in json.dumps(c) and "resourceClaims" not in spec
+    assert c["image"] == "vllm/vllm-openai:v0.11.1"
+
+
+def test_lora_adapters_are_mounted_waited_for_and_served_by_name():
+    dep = objects("gemma-3-4b", MULTI)[("Deployment", "gemma-3-4b-vllm")]
+    c, spec = _vllm(dep), pod_spec(dep)
+    args = c["args"]
+    i = args.index("--lora-modules")
+    # One flag followed by every adapter: vLLM keeps only the last list when the flag repeats.
+    assert args[i + 1] == "gemma-3-4b-support=/adapters/0" and args.count("--lora-modules") == 1
+    assert {"--enable-lora", "--max-loras=1", "--max-lora-rank=16"} <= set(args)
+    volume = next(v for v in spec["volumes"] if v["name"] == "adapter-0")
+    assert volume["csi"]["volumeAttributes"]["mountOptions"].startswith("only-dir=adapters/gemma-3-4b-support,")
+    assert volume["csi"]["readOnly"] is True
+    assert {"name": "adapter-0", "mountPath": "/adapters/0", "readOnly": True} in c["volumeMounts"]
+    waits = [x["name"] for x in spec["initContainers"]]
+    assert waits == ["wait-for-weights", "wait-for-adapters"]
+
+
+def test_models_without_adapters_get_no_lora_flags():
+    args = _vllm(_deployment())["args"]
+    assert not any(a.startswith("--enable-lora") or a == "--lora-modules" for a in args)

@@ -86,3 +86,21 @@ def test_picker_runs_on_the_system_pool_and_rolls_without_downtime():
     assert spec["containers"][0]["resources"] == {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "8Gi"}}
     # One replica: a new pod starts before the old one stops.
     assert dep["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+
+
+def test_lora_models_add_the_adapter_affinity_scorer():
+    import yaml
+
+    multi = "examples/multi-model/fleet.yaml"
+    config = yaml.safe_load(objects("gemma-3-4b", multi)[("ConfigMap", "gemma-3-4b-epp")]["data"]["plugins.yaml"])
+    assert {"type": "lora-affinity-scorer"} in config["plugins"]
+    refs = {p["pluginRef"]: p["weight"] for p in config["schedulingProfiles"][0]["plugins"]}
+    assert refs == {"queue-scorer": 2, "kv-cache-utilization-scorer": 2, "prefix-cache-scorer": 3, "lora-affinity-scorer": 2}
+    plain = yaml.safe_load(objects("gemma-3-27b", multi)[("ConfigMap", "gemma-3-27b-epp")]["data"]["plugins.yaml"])
+    assert "lora-affinity-scorer" not in str(plain)
+
+
+def test_objectives_of_several_models_are_prefixed_with_their_pool():
+    multi = "examples/multi-model/fleet.yaml"
+    names = sorted(n for k, n in objects("gemma-3-4b", multi) if k == "InferenceObjective")
+    assert names == ["gemma-3-4b-batch", "gemma-3-4b-interactive"]

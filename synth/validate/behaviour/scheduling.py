@@ -4,7 +4,8 @@ pools' node limits must hold what lands there.
 Node pools of a cluster come from the infra: its Config Connector ContainerNodePools (machine type, zones, labels,
 taints, autoscaling bounds, boot disk), the default pool unless the cluster removes it, and the ComputeClasses the
 cluster receives (one potential pool per priority: machine type, TPU shape and taints, zones, managed DRANET; GKE
-creates these as needed, so they have no node limit here).
+creates these as needed, so they have no node limit here). GPU priorities give nodes the GPU type's
+``cloud.google.com/gke-accelerator`` label, its GPUs and the ``nvidia.com/gpu=present:NoSchedule`` taint.
 
 A pod fits a pool when
   * its nodeSelector labels are on the pool's nodes (``cloud.google.com/gke-nodepool``, zone, TPU and compute-class
@@ -14,7 +15,8 @@ A pod fits a pool when
   * its requests fit one node's allocatable after GKE's reservation (``catalog.allocatable``) and GKE's per-node
     daemons: every container, the init containers' peak, and the Cloud Storage FUSE sidecar GKE injects into pods
     annotated ``gke-gcsfuse/volumes: "true"`` (250m / 256Mi / 5Gi unless its request annotations say otherwise);
-    ephemeral storage against the boot disk's allocatable; ``google.com/tpu`` against the node's chips;
+    ephemeral storage against the boot disk's allocatable; ``google.com/tpu`` against the node's chips and
+    ``nvidia.com/gpu`` against its GPUs;
   * the DeviceClasses its resource claims ask for are on the pool (``netdev.google.com`` needs managed DRANET).
 Node limits: the pods a bounded pool must take at once — each Deployment's replicas plus its rollout surge, Jobs,
 and GKE's cluster-wide system pods on the first untainted pool — are packed first-fit-decreasing onto its nodes."""
@@ -30,7 +32,7 @@ from ..problems import Problem, annotations, iter_objects, name, namespace, oid
 from ..view import FleetView
 
 RULES = {
-    "scheduling": "every pod fits a node pool of its cluster: node selectors, taints, requests (with GKE's injected sidecars) against allocatable, TPU chips, DRA DeviceClasses",
+    "scheduling": "every pod fits a node pool of its cluster: node selectors, taints, requests (with GKE's injected sidecars) against allocatable, TPU chips and GPUs, DRA DeviceClasses",
     "node-limits": "each node pool's maximum size holds the pods it must run at once (replicas plus rollout surge, Jobs, GKE system pods)",
 }
 
@@ -51,6 +53,7 @@ class Pool:
     disk_gb: int = 100
     file: str = ""
     obj: str = ""
+    gpus: int = 0
 
     def capacity(self) -> tuple[int, int, float] | None:
         """(millicores, MiB, ephemeral GiB) one node offers pods; None for an unknown machine type."""
@@ -75,6 +78,7 @@ class Need:
     tpu: int
     dra: set[str]
     count: int
+    gpu: int = 0
 
 
 def _milli(v) -> int:
@@ -92,12 +96,13 @@ def _gib(v) -> float:
     return (q or 0) / 2**30
 
 
-def _requests(c: dict) -> tuple[int, int, float, int]:
+def _requests(c: dict) -> tuple[int, int, float, int, int]:
     req = (c.get("resources") or {}).get("requests") or {}
     lim = (c.get("resources") or {}).get("limits") or {}
     # A limit without a request means a request of that limit.
     pick = lambda k: req.get(k, lim.get(k))  # noqa: E731
-    return _milli(pick("cpu")), _mib(pick("memory")), _gib(pick("ephemeral-storage")), int(quantity(pick("google.com/tpu")) or 0)
+    return (_milli(pick("cpu")), _mib(pick("memory")), _gib(pick("ephemeral-storage")),
+            int(quantity(pick("google.com/tpu")) or 0), int(quantity(pick("nvidia.com/gpu")) or 0))
 
 
 def _pod_need(f: str, o: dict, meta: dict, pod: dict, claim_templates: dict, count: int) -> Need:
@@ -108,17 +113,17 @@ def _pod_need(f: str, o: dict, meta: dict, pod: dict, claim_templates: dict, cou
     if ann.get("gke-gcsfuse/volumes") == "true":
         d = catalog.FUSE_SIDECAR_REQUESTS
         sidecars.append((_milli(ann.get("gke-gcsfuse/cpu-request", d["cpu"])), _mib(ann.get("gke-gcsfuse/memory-request", d["memory"])),
-                         _gib(ann.get("gke-gcsfuse/ephemeral-storage-request", d["ephemeral-storage"])), 0))
-    side = [sum(x[i] for x in sidecars) for i in range(4)]
-    steady = [sum(x[i] for x in regular) + side[i] for i in range(4)]
-    peak = [max([steady[i]] + [x[i] + side[i] for x in inits]) for i in range(4)]
+                         _gib(ann.get("gke-gcsfuse/ephemeral-storage-request", d["ephemeral-storage"])), 0, 0))
+    side = [sum(x[i] for x in sidecars) for i in range(5)]
+    steady = [sum(x[i] for x in regular) + side[i] for i in range(5)]
+    peak = [max([steady[i]] + [x[i] + side[i] for x in inits]) for i in range(5)]
     dra = set()
     for claim in pod.get("resourceClaims") or []:
         t = claim_templates.get((namespace(o), claim.get("resourceClaimTemplateName")))
         for r in (((t or {}).get("spec") or {}).get("spec") or {}).get("devices", {}).get("requests") or []:
             dra.add((r.get("exactly") or {}).get("deviceClassName"))
     return Need(f, oid(o), o.get("kind", ""), pod.get("nodeSelector") or {}, pod.get("tolerations") or [],
-                peak[0], peak[1], peak[2], int(peak[3]), {d for d in dra if d}, count)
+                peak[0], peak[1], peak[2], int(peak[3]), {d for d in dra if d}, count, int(peak[4]))
 
 
 def _needs(docs) -> list[Need]:
@@ -183,6 +188,8 @@ def misfit(need: Need, pool: Pool) -> list[str]:
             why.append(f"asks {need.eph:g}Gi ephemeral storage, a {pool.disk_gb} GB boot disk offers {eph:.0f}Gi")
     if need.tpu > pool.chips:
         why.append(f"asks {need.tpu} TPU chip(s), a node has {pool.chips}")
+    if need.gpu > pool.gpus:
+        why.append(f"asks {need.gpu} GPU(s), a node has {pool.gpus}")
     if need.dra - pool.dra:
         why.append(f"claims devices of {', '.join(sorted(need.dra - pool.dra))}, which the pool does not offer")
     return why
@@ -190,6 +197,10 @@ def misfit(need: Need, pool: Pool) -> list[str]:
 
 def _machine_chips(machine: str) -> int:
     return catalog.MACHINE_CHIPS.get(machine, 0)
+
+
+def _machine_gpus(machine: str) -> tuple[str, int]:
+    return catalog.GPU_MACHINES.get(machine, ("", 0))
 
 
 def node_pools(view: FleetView, cluster: str) -> list[Pool] | None:
@@ -243,6 +254,7 @@ def node_pools(view: FleetView, cluster: str) -> list[Pool] | None:
         for i, p in enumerate(spec.get("priorities") or []):
             machine = p.get("machineType", "")
             tpu = p.get("tpu") or {}
+            gpu = p.get("gpu") or {}
             zones = set((p.get("location") or {}).get("zones") or []) | {
                 z for s in (p.get("reservations") or {}).get("specific") or [] for z in s.get("zones") or []} or {ANY}
             labels = {"cloud.google.com/compute-class": {name(cc)}, ZONE: zones,
@@ -252,11 +264,20 @@ def node_pools(view: FleetView, cluster: str) -> list[Pool] | None:
                 labels["cloud.google.com/gke-tpu-accelerator"] = {tpu.get("type", "")}
                 labels["cloud.google.com/gke-tpu-topology"] = {tpu.get("topology", "")}
                 taints.append(("google.com/tpu", "present", "NoSchedule"))
+            gpus = 0
+            if gpu:
+                # GKE labels GPU nodes with their type and taints them (the cluster has a non-GPU system pool).
+                labels["cloud.google.com/gke-accelerator"] = {gpu.get("type", "")}
+                taints.append(("nvidia.com/gpu", "present", "NoSchedule"))
+                kind, gpus = _machine_gpus(machine)
+                if kind != gpu.get("type") or gpus != int(gpu.get("count", 0)):
+                    gpus = min(gpus, int(gpu.get("count", 0))) if kind == gpu.get("type") else 0
             if p.get("spot"):
                 taints.append(("cloud.google.com/gke-spot", "true", "NoSchedule"))
             dra = DRANET_CLASSES if dra_on and p.get("acceleratorNetworkProfile") else set()
             pools.append(Pool(f"ComputeClass {name(cc)} priority {i + 1} ({machine})", machine, labels, taints, None,
-                              int(tpu.get("count", 0)) or _machine_chips(machine), dra, 100, f, f"ComputeClass/{name(cc)}"))
+                              int(tpu.get("count", 0)) or _machine_chips(machine), dra, 100, f, f"ComputeClass/{name(cc)}",
+                              gpus))
     if managed is None:
         return None  # the ComputeClasses alone do not say where the cluster's other pods go
     return pools

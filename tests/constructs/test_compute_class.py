@@ -1,7 +1,7 @@
-"""TpuComputeClass: TPU capacity options as ComputeClass priorities, with managed DRANET."""
+"""AcceleratorComputeClass: TPU capacity options as ComputeClass priorities, with managed DRANET."""
 
 from synth.config.model import Capacity
-from synth.constructs.tpu_capacity import priorities
+from synth.constructs.compute_class import priorities
 from tests.constructs.helpers import objects
 
 
@@ -33,3 +33,17 @@ def test_reservations_name_their_zone_inside_the_reservation():
         {"name": "tpu-res", "project": "p-123456", "zones": ["us-east5-b"]}]}
     assert "location" not in prio[0]  # GKE refuses location.zones beside a Specific reservation
     assert prio[1]["flexStart"] == {"enabled": True} and prio[1]["location"] == {"zones": ["us-east5-b"]}
+
+
+def test_gpu_priorities_name_type_count_and_driver():
+    from synth.config.model import Capacity
+    from synth.constructs.compute_class import gpu_priorities
+
+    got = gpu_priorities(machine_type="g2-standard-24", gpu_type="nvidia-l4", count=2, driver_version="latest",
+                         zone="us-central1-b", project="p-123456",
+                         capacity=(Capacity("reservation", "l4-res"), Capacity("spot")))
+    assert got[0] == {"machineType": "g2-standard-24", "gpu": {"type": "nvidia-l4", "count": 2, "driverVersion": "latest"},
+                      "reservations": {"affinity": "Specific", "specific": [{"name": "l4-res", "project": "p-123456",
+                                                                              "zones": ["us-central1-b"]}]}}
+    assert got[1]["spot"] is True and got[1]["location"] == {"zones": ["us-central1-b"]}
+    assert got[0]["gpu"] is not got[1]["gpu"]  # no shared nodes (the YAML would alias them)
