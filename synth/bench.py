@@ -129,7 +129,9 @@ def validator_throughput(objects: int = 6000) -> dict:
     i = 0
     while len(objs) < objects:
         # The whole cluster output again in another namespace (names, subjects, --pool-namespace and all).
-        objs += json.loads(text.replace(f'"{namespace}"', f'"ns-{i}"').replace(f"={namespace}\"", f"=ns-{i}\""))
+        copy = json.loads(text.replace(f'"{namespace}"', f'"ns-{i}"').replace(f"={namespace}\"", f"=ns-{i}\""))
+        # Cluster-scoped objects (the ComputeClass) exist once per cluster: only the first copy keeps them.
+        objs += [o for o in copy if i == 0 or (o.get("metadata") or {}).get("namespace")]
         i += 1
     infra = [d for d in yaml.safe_load_all(subprocess.run([kubectl, "kustomize", str(REPO / "infra")], capture_output=True,
                                                            text=True, check=True).stdout) if d]

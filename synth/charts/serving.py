@@ -277,6 +277,13 @@ def values(fleet: Fleet, served: ServedModel, cluster: Cluster | None) -> dict:
     }
 
 
+def legacy_kv_metric(fleet: Fleet, served: ServedModel) -> bool:
+    """Export the pre-0.10.2 gauge too, except with several models whose image is known to be newer (a cluster
+    exports at most 10 metrics, two per model otherwise)."""
+    version = catalog.image_version(served.server.image)
+    return not fleet.several or version is None or version < (0, 10, 2)
+
+
 def objective_name(fleet: Fleet, served: ServedModel, name: str) -> str:
     return f"{served.pool}-{name}" if fleet.several else name
 
@@ -380,6 +387,7 @@ def build(app: cdk8s.App, fleet: Fleet, served: ServedModel) -> ManifestChart:
         picker_max_surge=ref("routing.pickerRollout.maxSurge"), picker_max_unavailable=ref("routing.pickerRollout.maxUnavailable"),
         picker_node_pool=ref("routing.pickerNodePool"), metric_shape_path="routing.metricShape",
         metric_pod_label={METRIC_POD_LABEL: served.pool}, lora=bool(adapters),
+        legacy_kv_metric=legacy_kv_metric(fleet, served),
     )
     picker = EndpointPicker(chart, "endpoint-picker", props=routing)
     picker_selector = EndpointPicker.selector(served.pool)

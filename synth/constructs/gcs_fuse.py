@@ -30,8 +30,9 @@ _MOUNT_OPTIONS = ",".join(
 
 
 def adapter_mount_options(path: str) -> str:
-    """Mount options of a LoRA adapter folder: small files read once, so no file cache."""
-    return ",".join([f"only-dir={path}", "implicit-dirs", "metadata-cache:ttl-secs:-1"])
+    """Mount options of a LoRA adapter folder: small files read once at start-up, so no file cache, and no metadata
+    cache either (ttl 0): an adapter copied again in place is read as it is now when vLLM restarts in the pod."""
+    return ",".join([f"only-dir={path}", "implicit-dirs", "metadata-cache:ttl-secs:0"])
 
 
 class GcsFuseModelVolume(Construct):

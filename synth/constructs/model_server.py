@@ -118,9 +118,10 @@ while True:
 """
 
 # vLLM refuses to start when a --lora-modules folder cannot be loaded: wait until every adapter has its config and
-# weights in the bucket, naming what is missing (adapters are copied into the bucket by the operator).
+# weights in the bucket, naming what is missing (adapters are copied into the bucket by the operator), then stop
+# with the reason when an adapter's rank is above --max-lora-rank (vLLM would exit without saying which adapter).
 WAIT_FOR_ADAPTERS = """\
-import os, sys, time
+import json, os, sys, time
 def missing():
     out = []
     for folder in sys.argv[1:]:
@@ -131,11 +132,18 @@ def missing():
 while True:
     gone = missing()
     if not gone:
-        print("adapters complete", flush=True)
         break
     print("waiting for LoRA adapters " + ", ".join(gone) + " in " + os.environ["WEIGHTS"]
           + " (each needs adapter_config.json and adapter_model.safetensors)", flush=True)
     time.sleep(int(os.environ["POLL_SECONDS"]))
+limit = int(os.environ["MAX_RANK"])
+for folder, name in zip(sys.argv[1:], os.environ["ADAPTERS"].split(",")):
+    rank = int(json.load(open(os.path.join(folder, "adapter_config.json"))).get("r", 0))
+    if rank > limit:
+        print("LoRA adapter " + name + " has rank " + str(rank) + ", above --max-lora-rank " + str(limit)
+              + ": vLLM would refuse to start; raise model.lora.maxRank in the fleet file", flush=True)
+        sys.exit(1)
+print("adapters complete", flush=True)
 """
 
 
@@ -237,7 +245,9 @@ class ModelServer(Construct):
             "image": p.image,
             "imagePullPolicy": "IfNotPresent",
             "command": ["python3", "-c", WAIT_FOR_ADAPTERS] + [f"{ADAPTERS}/{i}" for i in range(len(p.adapters))],
-            "env": [{"name": "WEIGHTS", "value": f"gs://{p.bucket}"}, {"name": "POLL_SECONDS", "value": str(WEIGHTS_POLL)}],
+            "env": [{"name": "WEIGHTS", "value": f"gs://{p.bucket}"}, {"name": "POLL_SECONDS", "value": str(WEIGHTS_POLL)},
+                    {"name": "MAX_RANK", "value": str(p.max_lora_rank)},
+                    {"name": "ADAPTERS", "value": ",".join(name for name, _ in p.adapters)}],
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
             "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
                                 "runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,

@@ -37,6 +37,7 @@ class RoutingProps:
     lora:               the model serves LoRA adapters: the picker also scores by adapter affinity (the
                         lora-affinity-scorer is not in its default profile; GIE v1.5.0 pkg/epp/config/loader/defaults.go).
                         Default False.
+    legacy_kv_metric:   also export vLLM's pre-0.10.2 KV-cache gauge (as kv-cache-old). Default True.
     """
 
     pool: str
@@ -61,6 +62,7 @@ class RoutingProps:
     metric_shape_path: str
     metric_pod_label: dict
     lora: bool = False
+    legacy_kv_metric: bool = True
 
 
 PICKER_CONFIG = "plugins.yaml"
@@ -269,8 +271,10 @@ class KvCacheMetric(Construct):
                  multi-cluster inference gateway guide uses it). Metrics are nested in each endpoint.
       pod:       ``spec.metrics[] = {pod: {selector, containers[] = {endpoint, metrics[] = {gauge}}}}``
                  (GKE >= 1.35.1-gke.1396000); the selector's label names may not contain "." or "/".
-    Both export vLLM's current gauge (``vllm:kv_cache_usage_perc``, vLLM >= 0.10) as ``kv-cache`` and the name older
-    vLLM releases use (``vllm:gpu_cache_usage_perc``) as ``kv-cache-old``: a server exposes one of them.
+    Both export vLLM's current gauge (``vllm:kv_cache_usage_perc``, vLLM >= 0.10.2) as ``kv-cache`` and, when
+    ``props.legacy_kv_metric``, the name older vLLM releases use (``vllm:gpu_cache_usage_perc``) as ``kv-cache-old``:
+    a server exposes one of them. A cluster exports at most 10 such metrics (the endpoints shape's limit), so with
+    several models the old name is exported only for images older than vLLM 0.10.2.
     """
 
     EXPORT_NAME = "kv-cache"
@@ -282,18 +286,19 @@ class KvCacheMetric(Construct):
         chart = ManifestChart.of(self)
         endpoints = Equals(p.metric_shape_path, "endpoints")
         pod = Equals(p.metric_shape_path, "pod")
+        metrics = self.METRICS if p.legacy_kv_metric else self.METRICS[:1]
         obj = raw_object(self, "metric", api_version="autoscaling.gke.io/v1beta1", kind="AutoscalingMetric",
                          name=f"{p.pool}-kv-cache", namespace=p.namespace, labels=p.labels, body={"spec": {
                              chart.conds.when(endpoints): {
                                  "selector": {"matchLabels": p.server_selector},
                                  "endpoints": [{"port": p.server_port, "path": "/metrics", "metrics": [
-                                     {"name": prom, "exportName": export} for prom, export in self.METRICS]}],
+                                     {"name": prom, "exportName": export} for prom, export in metrics]}],
                              },
                              chart.conds.when(pod): {"metrics": [{"pod": {
                                  "selector": {"matchLabels": p.metric_pod_label},
                                  "containers": [{"endpoint": {"port": p.server_port, "path": "/metrics"}, "metrics": [
                                      {"gauge": {"name": export, "prometheusMetricName": prom, "loadBalancing": {"enabled": True}}}
-                                     for prom, export in self.METRICS]}],
+                                     for prom, export in metrics]}],
                              }}]},
                          }})
         chart.emit(obj, "autoscalingmetric.yaml", when=p.kv_metric_enabled)

@@ -69,9 +69,9 @@ def drill_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
                f"kubectl contexts for every cluster.")
     out.append("")
 
-    def send(c, target: str, served) -> str:
-        body = json.dumps({"model": served.model.name, "prompt": "Say hello.", "max_tokens": 8})
-        header = f"-H \"X-Gateway-Model-Name: {served.model.name}\" " if fleet.several else ""
+    def send(c, target: str, model_name: str) -> str:
+        body = json.dumps({"model": model_name, "prompt": "Say hello.", "max_tokens": 8})
+        header = f"-H \"X-Gateway-Model-Name: {model_name}\" " if fleet.several else ""
         return (f"kubectl --context={context(fleet, c)} -n {ns} exec {CLIENT} -- sh -c 'for i in $(seq {REQUESTS}); do "
                 f"curl -s -o /dev/null -w \"%{{http_code}} \" -H \"Content-Type: application/json\" {header}-d {json.dumps(body)!s} "
                 f"{target}; done; echo'")
@@ -88,7 +88,9 @@ def drill_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
                        f"-o jsonpath='{{.status.addresses[{fleet.serving_regions.index(c.region)}].value}}')")
         for m in models:
             target = targets[c.name] if host else f"http://${{ADDR}}{fleet.gateway.path_prefix.rstrip('/')}/completions"
-            out.append("  " + send(c, target, m))
+            # Every name the model answers to, its LoRA adapters' too (each is its own route match).
+            for model_name in m.model.served_names:
+                out.append("  " + send(c, target, model_name))
     by = "cluster, model_name" if fleet.several else "cluster"
     query = f'sum by ({by}) (increase(vllm:request_success_total{{namespace="{ns}"}}[10m]))'
     out.append("  Requests served per cluster (vLLM's counters in Managed Prometheus; expect each region's own):")

@@ -348,12 +348,13 @@ def _model_routes(clusters: dict, pools: dict, config: str) -> list[Problem]:
     problems: list[Problem] = []
     served: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}  # pool → name → (cluster, file)
     for cluster, docs in clusters.items():
-        objs = list(iter_objects(docs))
+        workloads: dict[str, list[tuple[str, dict]]] = {}
+        for f, d in iter_objects(docs):
+            if d.get("kind") in WORKLOADS:
+                workloads.setdefault(_ns(d), []).append((f, d))
         for key, (pf, pool) in pools.get(cluster, {}).items():
             sel = ((pool.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-            for f, d in objs:
-                if d.get("kind") not in WORKLOADS or _ns(d) != key[0]:
-                    continue
+            for f, d in workloads.get(key[0], []):
                 tmpl = (d.get("spec") or {}).get("template") or {}
                 if not _matches(sel, (tmpl.get("metadata") or {}).get("labels") or {}):
                     continue

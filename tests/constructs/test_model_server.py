@@ -179,3 +179,30 @@ def test_lora_adapters_are_mounted_waited_for_and_served_by_name():
 def test_models_without_adapters_get_no_lora_flags():
     args = _vllm(_deployment())["args"]
     assert not any(a.startswith("--enable-lora") or a == "--lora-modules" for a in args)
+
+
+def _wait_for_adapters(tmp_path, rank: int):
+    """Run the wait-for-adapters script of the 4B model's pod against a local folder (as its mount)."""
+    import subprocess
+    import sys
+
+    init = next(x for x in pod_spec(objects("gemma-3-4b", MULTI)[("Deployment", "gemma-3-4b-vllm")])["initContainers"]
+                if x["name"] == "wait-for-adapters")
+    folder = tmp_path / "0"
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text(json.dumps({"r": rank, "lora_alpha": 16, "target_modules": ["q_proj"]}))
+    (folder / "adapter_model.safetensors").write_bytes(b"weights")
+    env = {e["name"]: e["value"] for e in init["env"]}
+    script = init["command"][2]
+    return subprocess.run([sys.executable, "-c", script, str(folder)], env=env, capture_output=True, text=True, timeout=30)
+
+
+def test_wait_for_adapters_passes_a_complete_adapter_within_the_rank(tmp_path):
+    r = _wait_for_adapters(tmp_path, 8)
+    assert r.returncode == 0 and "adapters complete" in r.stdout
+
+
+def test_wait_for_adapters_stops_on_a_rank_vllm_would_refuse(tmp_path):
+    r = _wait_for_adapters(tmp_path, 64)
+    assert r.returncode == 1
+    assert "gemma-3-4b-support has rank 64, above --max-lora-rank 16" in r.stdout and "model.lora.maxRank" in r.stdout

@@ -6,7 +6,10 @@
 * ``proxy-only-subnets``: every region with a gateway address has exactly one GLOBAL_MANAGED_PROXY proxy-only subnet
   in the VPC, and no REGIONAL_MANAGED_PROXY one beside it (creating the global one fails then).
 * ``subnet-ranges``: the VPC's subnet ranges (primary and secondary, proxy-only included) are valid canonical CIDRs
-  that do not overlap."""
+  that do not overlap.
+* ``metrics-budget``: a cluster exports at most 10 metrics through AutoscalingMetrics of the endpoints shape (GKE
+  "Expose custom metrics for load balancers", the shape of GKE >= 1.34.1-gke.1127000; several models each add
+  theirs)."""
 
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ RULES = {
     "neg-budget": "NEGs per imported pool (exporting clusters x zones x target ports) stay within 50 per backend service",
     "proxy-only-subnets": "one GLOBAL_MANAGED_PROXY subnet in each gateway region, and no REGIONAL_MANAGED_PROXY subnet beside it",
     "subnet-ranges": "subnet ranges of the VPC are canonical and do not overlap",
+    "metrics-budget": "a cluster exports at most 10 metrics through AutoscalingMetrics of the endpoints shape",
 }
+METRICS_LIMIT = 10
 NEG_LIMIT = 50
 DEFAULT_ZONES = 3  # a region's zones when nothing narrows them
 
@@ -61,8 +66,21 @@ def gateway_regions(view: FleetView) -> dict[str, tuple[str, str, dict]]:
     return out
 
 
+def _metrics_budget(view: FleetView) -> list[Problem]:
+    problems = []
+    for cluster, docs in view.clusters.items():
+        exported = [(f, o, m.get("exportName")) for f, o in iter_objects(docs) if o.get("kind") == "AutoscalingMetric"
+                    for ep in (o.get("spec") or {}).get("endpoints") or [] for m in ep.get("metrics") or []]
+        if len(exported) > METRICS_LIMIT:
+            f, o, _ = exported[METRICS_LIMIT]
+            problems.append(Problem(f, oid(o), "spec.endpoints", "metrics-budget",
+                                    f"the cluster's AutoscalingMetrics export {len(exported)} metrics, above the "
+                                    f"{METRICS_LIMIT} GKE takes per cluster; export fewer (one KV-cache gauge per model)", cluster))
+    return problems
+
+
 def check(view: FleetView) -> list[Problem]:
-    problems: list[Problem] = []
+    problems: list[Problem] = _metrics_budget(view)
     budget: dict[tuple[str, str], list] = {}
     for cluster, docs in view.clusters.items():
         classes = {name(o): o for _, o in iter_objects(docs) if o.get("kind") == "ComputeClass"}
