@@ -23,15 +23,13 @@ def render(config: str | Path) -> tuple[Plan, dict[str, bytes], dict[str, bytes]
 def validation_inputs(plan: Plan) -> tuple[dict, dict]:
     """(what each cluster receives, the delivery objects): plain data, validated together."""
     from .emit.delivery import delivery_objects
-    from .infra import infra_objects
-    from .report import drill_objects
 
     per_cluster = {c.name: [(f"overlays/{c.name}/{chart.key}/{file}", o) for chart, file, objs in plan.cluster_objects(c)
                             for o in objs] for c in plan.fleet.clusters}
     # The management cluster's Config Connector objects: node pools, subnets and addresses the behaviour rules read.
-    per_cluster[INFRA] = [(path, o) for path, objs in infra_objects(plan.fleet).items() for o in objs]
+    per_cluster[INFRA] = [(path, o) for path, objs in plan.infra().items() for o in objs]
     # The drill's client pods run beside the workloads: validate them with their cluster.
-    for path, objs in drill_objects(plan.fleet).items():
+    for path, objs in plan.drill().items():
         per_cluster[path.split("/")[1]] += [(path, o) for o in objs]
     return per_cluster, delivery_objects(plan)
 

@@ -23,7 +23,6 @@ class ChartPlan:
     values_for: Callable[[Cluster], dict]
     clusters: tuple[str, ...]  # clusters that install it
     model: ServedModel | None  # the model a serving chart serves (None: the gateway chart)
-    release: str  # Helm release name the runbook installs it as
 
     def cluster_values(self, cluster: Cluster) -> dict:
         return self.values_for(cluster)
@@ -52,6 +51,18 @@ class Plan:
         if key not in self._rendered:
             self._rendered[key] = build()
         return self._rendered[key]
+
+    def infra(self) -> dict[str, list[dict]]:
+        """infra/ file → its Config Connector objects (files, the infra AppProject and validation read these)."""
+        from .infra import infra_objects
+
+        return self.memo("infra", lambda: infra_objects(self.fleet))
+
+    def drill(self) -> dict[str, list[dict]]:
+        """drill/<cluster>/client.yaml → the drill's client objects."""
+        from .report import drill_objects
+
+        return self.memo("drill", lambda: drill_objects(self.fleet))
 
     def charts_for(self, cluster: Cluster) -> list[ChartPlan]:
         return [c for c in self.charts if cluster.name in c.clusters]
@@ -98,7 +109,6 @@ def build_plan(fleet: Fleet) -> Plan:
             spec=spec, defaults=defaults, templates=tuple(chart.templates()), conds=chart.conds,
             values_for=(lambda c, m=served: serving.values(fleet, m, c)),
             clusters=tuple(p.cluster.name for p in served.placements), model=served,
-            release=release_name(fleet, key),
         ))
     chart = gateway.build(app, fleet)
     defaults = gateway.values(fleet, None)
@@ -108,6 +118,5 @@ def build_plan(fleet: Fleet) -> Plan:
         description="Multi-cluster Inference Gateway of the fleet's config cluster: routes to every region's exported pool.",
         spec=gateway.SPEC, defaults=defaults, templates=tuple(chart.templates()), conds=chart.conds,
         values_for=(lambda c: gateway.values(fleet, c)), clusters=(fleet.gateway.config_cluster,), model=None,
-        release=release_name(fleet, "gateway"),
     ))
     return Plan(fleet=fleet, charts=tuple(charts))

@@ -82,8 +82,6 @@ GPU_ZONES = {
 # Accelerator memory per device in GiB, for the weights-fit check: TPU v6e 32 GB HBM (about 31.25 GiB usable),
 # L4 24 GB, H100 80 GB.
 DEVICE_MEMORY_GI = {"tpu-v6e-slice": 31.25, "nvidia-l4": 22.0, "nvidia-h100-80gb": 79.0}
-# GPU machines that carry RDMA NICs for managed DRANET (mrdma.google.com); G2 and A3 High have none.
-DRANET_GPU_MACHINES = frozenset()
 
 # Pinned vLLM images when the fleet file names none: the TPU build, and the CUDA build of the same vLLM release.
 TPU_SERVER_IMAGE = "vllm/vllm-tpu:v0.11.1"
@@ -92,8 +90,6 @@ GPU_SERVER_IMAGE = "vllm/vllm-openai:v0.11.1"
 # commit bbc32beff); vllm/vllm-tpu images carry the tpu-inference release of their tag.
 TPU_LORA_MIN_IMAGE = (0, 25, 0)
 
-MACHINE_CPU = {m: c for m, (c, _) in MACHINES.items() if m.startswith("ct6e-")}
-MACHINE_MEMORY_GI = {m: g for m, (_, g) in MACHINES.items() if m.startswith("ct6e-")}
 
 # vLLM container requests when the fleet file gives none: sized to the host, leaving room for GKE's daemons, the
 # FUSE sidecar and the weights' RAM file cache.

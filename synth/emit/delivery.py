@@ -8,7 +8,6 @@ from ..plan import Plan
 
 LABEL = "inference-fleet.dev"
 # Labels an operator puts on each Argo CD cluster Secret (none of Google's fleet syncers add them).
-SECRET_LABELS = (f"{LABEL}/fleet", f"{LABEL}/cluster", f"{LABEL}/region", f"{LABEL}/role")
 CONNECT_GATEWAY = "https://connectgateway.googleapis.com/v1/projects/{number}/locations/global/gkeMemberships/{cluster}"
 
 
@@ -106,14 +105,16 @@ def root_sync(fleet: Fleet, cluster) -> dict:
     }
 
 
-def infra_project(fleet: Fleet) -> dict:
-    """The AppProject of the infra/ root: only the fleet's repository, the management cluster's Config Connector
-    namespace, and exactly the Config Connector kinds the root holds."""
-    from ..infra import infra_objects
+def _infra_metadata(fleet: Fleet) -> dict:
+    """Metadata of the infra/ root's Argo CD objects (named <fleet>-infra)."""
+    return {**_metadata(fleet, fleet.delivery.argocd_namespace), "name": f"{fleet.name}-infra"}
 
-    kinds = sorted({(o["apiVersion"].rpartition("/")[0], o["kind"]) for objs in infra_objects(fleet).values() for o in objs})
-    meta = _metadata(fleet, fleet.delivery.argocd_namespace)
-    meta["name"] = f"{fleet.name}-infra"
+
+def infra_project(fleet: Fleet, infra: dict[str, list[dict]]) -> dict:
+    """The AppProject of the infra/ root (``infra``: its files' objects): only the fleet's repository, the management
+    cluster's Config Connector namespace, and exactly the Config Connector kinds the root holds."""
+    kinds = sorted({(o["apiVersion"].rpartition("/")[0], o["kind"]) for objs in infra.values() for o in objs})
+    meta = _infra_metadata(fleet)
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
@@ -134,8 +135,7 @@ def infra_application(fleet: Fleet) -> dict:
     object deletes its GCP resource (clusters, the VPC, buckets and APIs are abandoned instead, but firewall rules,
     NAT and grants are not), so deletions wait for a person to sync with prune."""
     d = fleet.delivery
-    meta = _metadata(fleet, d.argocd_namespace)
-    meta["name"] = f"{fleet.name}-infra"
+    meta = _infra_metadata(fleet)
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -172,7 +172,7 @@ def _delivery_objects(plan: Plan) -> dict[str, list[dict]]:
         out["delivery/argocd/applicationset.yaml"] = [application_set(fleet)]
         out["delivery/argocd/appproject.yaml"] = [app_project(fleet, plan)]
         out["delivery/argocd/infra-application.yaml"] = [infra_application(fleet)]
-        out["delivery/argocd/infra-appproject.yaml"] = [infra_project(fleet)]
+        out["delivery/argocd/infra-appproject.yaml"] = [infra_project(fleet, plan.infra())]
     if fleet.delivery.config_sync:
         for c in fleet.clusters:
             out[f"delivery/config-sync/{c.name}/rootsync.yaml"] = [root_sync(fleet, c)]

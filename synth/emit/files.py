@@ -172,10 +172,8 @@ def overlay_files(plan: Plan, head: str) -> tuple[dict[str, str], dict[str, str]
 
 def drill_files(plan: Plan, head: str) -> dict[str, str]:
     """drill/<cluster>/: the failover drill's client pod for each serving cluster (`inference-fleet drill`)."""
-    from ..report import drill_objects
-
     files: dict[str, str] = {}
-    for path, objs in drill_objects(plan.fleet).items():
+    for path, objs in plan.drill().items():
         folder = path.rpartition("/")[0]
         note = f"{head}\nThe failover drill's client (`inference-fleet drill`); apply with kubectl apply -k {folder}"
         files[path] = _commented("---\n".join(dump_yaml(o) for o in objs), note)
@@ -186,11 +184,9 @@ def drill_files(plan: Plan, head: str) -> dict[str, str]:
 
 def infra_files(plan: Plan, head: str) -> dict[str, str]:
     """The infra/ Kustomize root: Config Connector objects for the management (Config Controller) cluster."""
-    from ..infra import infra_objects
-
     files: dict[str, str] = {}
     resources = []
-    for path, objs in infra_objects(plan.fleet).items():
+    for path, objs in plan.infra().items():
         files[path] = _commented("---\n".join(dump_yaml(o) for o in objs), head)
         resources.append(path.removeprefix("infra/"))
     kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources}

@@ -91,6 +91,16 @@ class _Checker:
     def bad(self, f: str, o: dict, path: str, rule: str, msg: str) -> None:
         self.problems.append(Problem(f, oid(o), path, rule, msg))
 
+    def unique_label(self, f: str, o: dict, at: str, n, seen: dict[str, str], rule: str, what: str) -> None:
+        """``n`` (the name at ``at``) is a DNS-1123 label (IsDNS1123Label: the pattern and <= 63 characters) not
+        already in ``seen`` (name → where it was declared), which it joins."""
+        if not isinstance(n, str) or not DNS1123_LABEL.fullmatch(n) or len(n) > 63:
+            self.bad(f, o, f"{at}.name", rule, f"{what} name {n!r} is not a DNS-1123 label")
+        elif n in seen:
+            self.bad(f, o, f"{at}.name", rule, f"{what} name {n!r} is also {seen[n]}")
+        else:
+            seen[n] = at
+
     # ---- pods ------------------------------------------------------------------------------------
 
     def pod(self, f: str, o: dict, meta: dict, pod: dict, prefix: str) -> None:
@@ -100,13 +110,7 @@ class _Checker:
         seen: dict[str, str] = {}
         for group, i, c in inits + containers:
             cp = f"{prefix}.{group}[{i}]"
-            n = c.get("name")
-            if not isinstance(n, str) or not DNS1123_LABEL.fullmatch(n) or len(n) > 63:
-                self.bad(f, o, f"{cp}.name", "api-containers", f"container name {n!r} is not a DNS-1123 label")
-            elif n in seen:
-                self.bad(f, o, f"{cp}.name", "api-containers", f"container name {n!r} is also {seen[n]}")
-            else:
-                seen[n] = cp
+            self.unique_label(f, o, cp, c.get("name"), seen, "api-containers", "container")
             if not c.get("image"):
                 self.bad(f, o, f"{cp}.image", "api-containers", "image is required")
             if group == "containers" and "restartPolicy" in c:
@@ -172,16 +176,10 @@ class _Checker:
                 self.bad(f, o, f"{at}.subPath", "api-volumes", "subPath must be relative without '..'")
 
     def volumes(self, f, o, prefix, volumes) -> None:
-        seen: dict[str, int] = {}
+        seen: dict[str, str] = {}
         for i, v in enumerate(volumes):
             at = f"{prefix}.volumes[{i}]"
-            n = v.get("name")
-            if not isinstance(n, str) or not DNS1123_LABEL.fullmatch(n) or len(n) > 63:
-                self.bad(f, o, f"{at}.name", "api-volumes", f"volume name {n!r} is not a DNS-1123 label")
-            elif n in seen:
-                self.bad(f, o, f"{at}.name", "api-volumes", f"volume {n!r} is also volumes[{seen[n]}]")
-            else:
-                seen[n] = i
+            self.unique_label(f, o, at, v.get("name"), seen, "api-volumes", "volume")
             sources = [k for k in v if k != "name"]
             if len(sources) != 1:
                 self.bad(f, o, at, "api-volumes", "a volume has exactly one source" + (f" (has {', '.join(sorted(sources))})" if sources else ""))
@@ -275,15 +273,12 @@ class _Checker:
             self.bad(f, o, f"{at}.tolerationSeconds", "api-tolerations", "tolerationSeconds only applies to effect NoExecute")
 
     def claims(self, f, o, prefix, pod) -> None:
-        names: set[str] = set()
+        names: dict[str, str] = {}
         for i, c in enumerate(pod.get("resourceClaims") or []):
             at = f"{prefix}.resourceClaims[{i}]"
-            n = c.get("name")
-            if not isinstance(n, str) or not DNS1123_LABEL.fullmatch(n):
-                self.bad(f, o, f"{at}.name", "api-resource-claims", f"claim name {n!r} is not a DNS-1123 label")
-            elif n in names:
-                self.bad(f, o, f"{at}.name", "api-resource-claims", f"claim {n!r} is declared twice")
-            names.add(n)
+            self.unique_label(f, o, at, c.get("name"), names, "api-resource-claims", "claim")
+            if isinstance(c.get("name"), str):
+                names.setdefault(c["name"], at)  # containers may name it even when it is malformed
             if ("resourceClaimName" in c) == ("resourceClaimTemplateName" in c):
                 self.bad(f, o, at, "api-resource-claims", "give exactly one of resourceClaimName and resourceClaimTemplateName")
         for group in ("containers", "initContainers"):
@@ -463,15 +458,10 @@ class _Checker:
 
     def claim_template(self, f, o) -> None:
         requests = (((o.get("spec") or {}).get("spec") or {}).get("devices") or {}).get("requests") or []
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for i, r in enumerate(requests):
             at = f"spec.spec.devices.requests[{i}]"
-            n = r.get("name")
-            if not isinstance(n, str) or not DNS1123_LABEL.fullmatch(n):
-                self.bad(f, o, f"{at}.name", "api-resource-claims", f"request name {n!r} is not a DNS-1123 label")
-            elif n in seen:
-                self.bad(f, o, f"{at}.name", "api-resource-claims", f"request {n!r} is named twice")
-            seen.add(n)
+            self.unique_label(f, o, at, r.get("name"), seen, "api-resource-claims", "request")
             if ("exactly" in r) == ("firstAvailable" in r):
                 self.bad(f, o, at, "api-resource-claims", "exactly one of exactly or firstAvailable is required")
             ex = r.get("exactly") or {}

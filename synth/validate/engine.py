@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import celpy
 from ..errors import format_path
 from .problems import Problem, at_cluster, format_problem, is_infra, iter_objects  # noqa: F401 - re-exported
 from .schemas import schema_for
+from .verdicts import VerdictStore, save_all
 
 
 @dataclass
@@ -96,40 +96,20 @@ def _with_defaults(schema: dict, value: Any) -> Any:
 _HAS_RULES: dict[int, bool] = {}
 _IGNORES_METADATA: dict[str, bool] = {}
 _BARE_SELF = re.compile(r"\bself\b(?!\s*\.)")
-_RESULTS: dict[str, object] = {}
-_LOADED: list[int] = []  # number of verdicts read from disk (empty until loaded)
-
-
 def _verdict_file() -> Path:
     from .schemas import cache_dir
 
     return cache_dir() / "cel" / f"verdicts-cel-python-{_CELPY_VERSION}.json"
 
 
-def _load_verdicts() -> None:
-    """CEL verdicts of earlier runs. A verdict is a pure function of (rule, value), so it is keyed by a hash of
-    both and never goes stale: an edited object has a new key."""
-    if _LOADED:
-        return
-    try:
-        _RESULTS.update(json.loads(_verdict_file().read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        pass
-    _LOADED.append(len(_RESULTS))
+# CEL verdicts of earlier runs. A verdict is a pure function of (rule, value), so it is keyed by a hash of both and
+# never goes stale: an edited object has a new key.
+_VERDICTS = VerdictStore(_verdict_file)
 
 
 def save_verdicts() -> None:
-    if not _LOADED or len(_RESULTS) == _LOADED[0]:
-        return
-    target = _verdict_file()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(_RESULTS, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, target)
-        _LOADED[0] = len(_RESULTS)
-    except OSError:
-        pass  # a read-only cache only costs speed
+    """Keep this run's new verdicts (CEL, reachability) for the next run."""
+    save_all()
 
 
 def _has_rules(schema: dict) -> bool:
@@ -159,16 +139,16 @@ def _evaluate(expr: str, value: Any, texts: dict | None = None) -> object:
     if drop not in texts:
         keyed = {k: v for k, v in value.items() if k != "metadata"} if drop else value
         texts[drop] = json.dumps(keyed, sort_keys=True, separators=(",", ":"))
-    _load_verdicts()
+    results = _VERDICTS.load()
     key = hashlib.sha256(f"{expr}\0{texts[drop]}".encode()).hexdigest()
-    if key not in _RESULTS:
+    if key not in results:
         try:
             result = _program(expr).evaluate({"self": celpy.json_to_cel(value)})
             ok = isinstance(result, (bool, celpy.celtypes.BoolType)) and not isinstance(result, celpy.CELEvalError)
-            _RESULTS[key] = bool(result) if ok else type(result).__name__
+            results[key] = bool(result) if ok else type(result).__name__
         except Exception as exc:  # noqa: BLE001 - cel-python raises several types
-            _RESULTS[key] = type(exc).__name__
-    return _RESULTS[key]
+            results[key] = type(exc).__name__
+    return results[key]
 
 
 def _cel(schema: dict, value: Any, path: list, emit, stats: Stats) -> None:

@@ -59,24 +59,6 @@ def matches(selector: dict, lbls: dict) -> bool:
     return bool(selector) and all(lbls.get(k) == v for k, v in selector.items())
 
 
-def selects(selector: dict | None, lbls: dict) -> bool:
-    """A full label selector (matchLabels and matchExpressions); an empty selector selects everything."""
-    selector = selector or {}
-    if any(lbls.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    for e in selector.get("matchExpressions") or []:
-        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
-        if op == "In" and lbls.get(key) not in values:
-            return False
-        if op == "NotIn" and key in lbls and lbls[key] in values:
-            return False
-        if op == "Exists" and key not in lbls:
-            return False
-        if op == "DoesNotExist" and key in lbls:
-            return False
-    return True
-
-
 def args(container: dict) -> dict[str, str]:
     out = {}
     for a in (container.get("command") or []) + (container.get("args") or []):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from .problems import is_infra, iter_objects, name, namespace
+from .problems import is_infra, iter_objects, name
 
 Docs = list[tuple[str, dict]]
 
@@ -60,9 +60,3 @@ class FleetView:
     def has(self, cluster: str, kind: str) -> bool:
         return any(o.get("kind") == kind for _, o in self.clusters.get(cluster, []))
 
-    @property
-    def serving_clusters(self) -> list[str]:
-        return [c for c in self.clusters if self.has(c, "InferencePool")]
-
-    def namespaces(self, cluster: str) -> set[str]:
-        return {namespace(o) for _, o in self.clusters.get(cluster, []) if namespace(o)}

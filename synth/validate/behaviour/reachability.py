@@ -39,6 +39,7 @@ import yaml
 
 from ...config import catalog
 from ..problems import Problem, iter_objects, labels, matches, name, namespace
+from ..verdicts import VerdictStore
 from ..view import FleetView
 
 RULES = {
@@ -306,28 +307,14 @@ def _cache_file() -> Path:
     return cache_dir() / "reachability" / f"verdicts-{VERSION}-nca-{nca_version}.json"
 
 
-_VERDICTS: dict[str, dict] = {}
-_LOADED: list[int] = []
+_VERDICTS = VerdictStore(_cache_file)  # saved with the CEL verdicts after validation
 
 
 def _cached(key: str, compute) -> dict:
-    if not _LOADED:
-        try:
-            _VERDICTS.update(json.loads(_cache_file().read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            pass
-        _LOADED.append(len(_VERDICTS))
-    if key not in _VERDICTS:
-        _VERDICTS[key] = compute()
-        target = _cache_file()
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(_VERDICTS, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, target)
-        except OSError:
-            pass  # a read-only cache only costs speed
-    return _VERDICTS[key]
+    verdicts = _VERDICTS.load()
+    if key not in verdicts:
+        verdicts[key] = compute()
+    return verdicts[key]
 
 
 def _pod_stand_in(pod_name: str, o: dict) -> dict:
@@ -402,23 +389,19 @@ def _check_namespace(cluster: str, docs, ns: str, proxies: list[str]) -> list[Pr
                         "fix the problems reported for them", cluster)]
     text = re.sub(UNDER + r"/workload-(\d+)", lambda m: f"{ns}/{name(owners[int(m.group(1))])}", json.dumps(verdict))
     verdict = json.loads(text.replace(UNDER + "/", ns + "/").replace(f"pods of {UNDER}", f"pods of {ns}"))
+    says = {
+        "blocked": ("reachability-required", "the NetworkPolicies do not admit {conns} from {src}, a path the architecture "
+                                             "needs; admit it in the policy that selects these pods"),
+        "exposed": ("reachability-exposed", "accepts {conns} from {src}, which no path of the architecture needs; narrow "
+                                            "the NetworkPolicy that selects these pods"),
+    }
     seen: set = set()
-    for src, dst, conns in verdict["blocked"]:
-        for peer in dst.split(", "):
-            f, obj = _pod_owner(peer, docs)
-            p = Problem(f, obj, "", "reachability-required",
-                        f"the NetworkPolicies do not admit {conns} from {_readable(src)}, a path the "
-                        "architecture needs; admit it in the policy that selects these pods", cluster)
-            if p not in seen:
-                seen.add(p)
-                problems.append(p)
-    for src, dst, conns in verdict["exposed"]:
-        for peer in dst.split(", "):
-            f, obj = _pod_owner(peer, docs)
-            p = Problem(f, obj, "", "reachability-exposed",
-                        f"accepts {conns} from {_readable(src)}, which no path of the architecture needs; "
-                        "narrow the NetworkPolicy that selects these pods", cluster)
-            if p not in seen:
-                seen.add(p)
-                problems.append(p)
+    for key, (rule, message) in says.items():
+        for src, dst, conns in verdict[key]:
+            for peer in dst.split(", "):
+                f, obj = _pod_owner(peer, docs)
+                p = Problem(f, obj, "", rule, message.format(conns=conns, src=_readable(src)), cluster)
+                if p not in seen:
+                    seen.add(p)
+                    problems.append(p)
     return problems
