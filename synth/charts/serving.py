@@ -267,9 +267,7 @@ def values(fleet: Fleet, served: ServedModel, cluster: Cluster | None) -> dict:
             "pickerRollout": _rollout(rt.picker_rollout or Rollout.automatic(rt.picker_replicas)),
             "exportKvCacheMetric": fleet.gateway.balancing_mode == "CUSTOM_METRICS",
             "metricShape": rt.metric_shape,
-            # InferenceObjectives are namespaced by name: with several pools in one namespace each pool's are
-            # prefixed with the pool (clients send x-gateway-inference-objective: <pool>-<name>).
-            "objectives": [{"name": objective_name(fleet, served, o.name), "priority": o.priority} for o in rt.objectives],
+            "objectives": [{"name": n, "priority": o.priority} for n, o in zip(fleet.objective_names(served), rt.objectives)],
         },
         "networkPolicy": {"enabled": True, "proxySubnets": subnets, "healthCheckRanges": list(catalog.HEALTH_CHECK_RANGES)},
         "weights": weights_values(served, bucket),
@@ -282,10 +280,6 @@ def legacy_kv_metric(fleet: Fleet, served: ServedModel) -> bool:
     exports at most 10 metrics, two per model otherwise)."""
     version = catalog.image_version(served.server.image)
     return not fleet.several or version is None or version < (0, 10, 2)
-
-
-def objective_name(fleet: Fleet, served: ServedModel, name: str) -> str:
-    return f"{served.pool}-{name}" if fleet.several else name
 
 
 def _rollout(r: Rollout) -> dict:

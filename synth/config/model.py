@@ -429,6 +429,11 @@ class Fleet:
             out.setdefault(c.bucket, c.region)
         return out
 
+    def objective_names(self, served: ServedModel) -> tuple[str, ...]:
+        """The InferenceObjective names of a model's pool, as clients send them (x-gateway-inference-objective).
+        Objectives are namespaced objects: with several pools in one namespace each pool's are prefixed with it."""
+        return tuple(f"{served.pool}-{o.name}" if self.several else o.name for o in served.routing.objectives)
+
     def models_in(self, cluster: Cluster) -> tuple[ServedModel, ...]:
         """The models ``cluster`` serves, in fleet order."""
         return tuple(m for m in self.models if m.placement(cluster) is not None)

@@ -201,7 +201,7 @@ def write_tree(out: Path, files: dict[str, bytes], seeds: dict[str, bytes], conf
         with critical():  # a signal from here on is raised once the renames are done
             os.replace(staging / JOURNAL, out / JOURNAL)  # the commit point
             PROGRESS["committed"] = True
-            _fsync_dir(out)
+            _fsync_path(out)
             delay = float(os.environ.get("INFERENCE_FLEET_COMMIT_DELAY", "0"))  # testing aid: widen the window
             if delay:
                 time.sleep(delay)
@@ -240,11 +240,7 @@ def _sync(folder: Path, files: list[Path]) -> None:
     except (OSError, AttributeError):
         pass
     for path in files:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync_path(path)
 
 
 def _write_synced(path: Path, data: bytes) -> None:
@@ -255,7 +251,8 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_path(path: Path) -> None:
+    """fsync a file or a folder (its entries)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

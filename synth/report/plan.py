@@ -83,7 +83,7 @@ def plan_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
         out.append("routes by model name: clients set the header X-Gateway-Model-Name to the request's model (the gateway does "
                    "not read the body); any other name gets 404")
         for m in fleet.models:
-            objectives = ", ".join(f"{m.pool}-{o.name}" for o in m.routing.objectives)
+            objectives = ", ".join(fleet.objective_names(m))
             out.append(f"{bullet}{', '.join(m.model.served_names)} -> GCPInferencePoolImport {m.pool}"
                        + (f" (objectives: {objectives})" if objectives else ""))
     else:
