@@ -191,6 +191,9 @@ def _synth(args: argparse.Namespace) -> int:
         print(f"{PROG}: {out} matches a fresh synth of {args.config}")
         return 0
     result = synthesize(args.config, out, lock_timeout=args.lock_timeout)
+    if result.get("warnings"):
+        for w in result["warnings"]:
+            print(f"{PROG}: warning: {w}", file=sys.stderr)
     if os.environ.get("INFERENCE_FLEET_QUIET") != "1":
         created = f", {len(result['created'])} user file(s) created" if result["created"] else ""
         print(f"{PROG}: {out}: {len(result['added'])} added, {len(result['changed'])} changed, "

@@ -147,9 +147,20 @@ def synthesize(config: str | Path, out: Path, lock_timeout: float = 120) -> dict
     validate_plan(plan)
     with output_lock(out, lock_timeout, f"inference-fleet synth --config {config}"):
         try:
-            return write_tree(out, files, seeds, config_label(Path(config).name))
+            result = write_tree(out, files, seeds, config_label(Path(config).name))
         except PermissionError as exc:
             raise UserError(f"--out {out}: cannot write {exc.filename or 'there'} ({exc.strerror}); choose a folder you can write to") from None
+    result["warnings"] = warnings(plan.fleet)
+    return result
+
+
+def warnings(fleet) -> list[str]:
+    """What is accepted but likely to hurt later, one line each (synth prints them on stderr; plan prints them too)."""
+    out = []
+    if fleet.gke.min_version:
+        out.append(f"gke.minVersion: clusters are created at the pinned {fleet.gke.min_version}; release channels drop "
+                   f"patches within months and cluster creation is then refused (remove it to let the channel choose)")
+    return out
 
 
 def check(config: str | Path, out: Path) -> dict[str, list[str]]:

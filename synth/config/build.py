@@ -88,9 +88,6 @@ def derive_defaults(data: dict, root: dict) -> dict:
     data["network"].setdefault("name", f"{data['name']}-vpc")
     data["dns"].setdefault("domain", f"{data['name']}.internal.")
     data["gateway"].setdefault("staticAddresses", data["dns"]["enabled"])
-    from .rules import required_version
-
-    data["gke"].setdefault("minVersion", required_version(data)[0])
     dl = data.get("delivery")
     if dl is not None:
         cs = dl["configSync"]
@@ -258,7 +255,8 @@ def build(data: dict) -> Fleet:
             period=cs["period"],
             management_server=dl["argocd"]["managementServer"],
         ),
-        gke=Gke(release_channel=data["gke"]["releaseChannel"], min_version=data["gke"]["minVersion"]),
+        gke=Gke(release_channel=data["gke"]["releaseChannel"], min_version=data["gke"].get("minVersion"),
+                floors=tuple(catalog.floors_for(any(e["routing"]["metricShape"] == "pod" for _, e in model_entries(data))))),
         network=Network(name=data["network"]["name"], mtu=data["network"]["mtu"],
                         private_nodes=data["network"]["privateNodes"], cloud_nat=data["network"]["cloudNat"]),
         system_pool=SystemPool(name=data["systemPool"]["name"], machine_type=data["systemPool"]["machineType"],

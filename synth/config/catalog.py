@@ -3,6 +3,7 @@ pinned images of each routing profile. Update here when Google publishes new zon
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 # Zones that offer TPU v6e (Cloud TPU "regions and zones" page).
@@ -171,12 +172,43 @@ CURL_IMAGE = "curlimages/curl:8.11.1"  # the helm test and the drill clients
 # The Cloud SDK image the weights loader checks and uploads with (slim variant: gcloud storage and a shell).
 CLOUD_SDK_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:578.0.0-slim"
 
-# GKE floor for the whole stack (managed DRANET on Standard), and the floors of optional features.
-GKE_MIN_VERSION = "1.34.1-gke.1829001"
+@dataclass(frozen=True)
+class Floor:
+    """The lowest GKE version a feature works at: a floor to check, never a version to create clusters at (release
+    channels drop patches within months; Config Connector sends spec.minMasterVersion as the create version)."""
+
+    feature: str  # what needs it, as plan prints it
+    version: str
+    source: str  # where the fact comes from
+    checked: str  # when it was last checked against its source (YYYY-MM)
+
+
+# Every floor the generated fleet can rely on; floors_for picks those a fleet uses.
 VERSION_FLOORS = {
-    "dranet": GKE_MIN_VERSION,  # managed DRANET DeviceClasses (GKE DRANET doc)
-    "autoscaling-metric-pod-shape": "1.35.1-gke.1396000",  # AutoscalingMetric spec.metrics[].pod
+    "dranet": Floor("managed DRANET (DeviceClass netdev.google.com, Standard)", "1.34.1-gke.1829001",
+                    "GKE docs: Set up managed DRANET", "2026-12"),
+    "mc-inference-gateway": Floor("the multi-cluster Inference Gateway", "1.34.1-gke.1127000",
+                                  "GKE docs: Deploy a multi-cluster Inference Gateway", "2026-12"),
+    "compute-class-autocreation": Floor("ComputeClass nodePoolAutoCreation without node auto-provisioning",
+                                        "1.33.3-gke.1136000", "GKE docs: About custom ComputeClasses (as summarised by a third party)", "2026-12"),
+    "autoscaling-metric-pod-shape": Floor("the AutoscalingMetric pod shape (routing.metricShape: pod)", "1.35.1-gke.1396000",
+                                          "GKE docs: multi-cluster gateway custom metrics", "2026-12"),
 }
+# The floor every fleet needs (the whole stack: managed DRANET on Standard is the highest of the always-used floors).
+GKE_MIN_VERSION = VERSION_FLOORS["dranet"].version
+
+
+def floors_for(pod_metric_shape: bool) -> list[Floor]:
+    """The floors of the features a fleet uses, highest first (pod_metric_shape: any model's routing.metricShape is pod)."""
+    needs = ["dranet", "mc-inference-gateway", "compute-class-autocreation"]
+    if pod_metric_shape:
+        needs.append("autoscaling-metric-pod-shape")
+    return sorted((VERSION_FLOORS[n] for n in needs), key=lambda f: version_key(f.version), reverse=True)
+
+
+# What a release channel offers changes every week: the command that shows it today, per region.
+SERVER_CONFIG = ("gcloud container get-server-config --location={region} --project={project} --flatten=channels "
+                 "--filter=channels.channel={channel} --format='value(channels.defaultVersion)'")
 
 
 def version_key(v: str) -> tuple[int, ...]:

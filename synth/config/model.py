@@ -258,8 +258,16 @@ class Placement:
 
 @dataclass(frozen=True)
 class Gke:
+    """The release channel chooses each cluster's version; ``min_version`` is an explicit pin of the user's (None by
+    default: a pinned patch leaves the channel within months and Config Connector would create clusters at it)."""
+
     release_channel: str
-    min_version: str
+    min_version: str | None
+    floors: tuple  # catalog.Floor of every feature the fleet uses, highest first
+
+    @property
+    def floor(self):
+        return self.floors[0]
 
 
 @dataclass(frozen=True)

@@ -504,23 +504,22 @@ def _dns(ctx: Context) -> None:
 # ---- GCP side --------------------------------------------------------------------------------------
 
 
-@rule("gke-version", "gke.minVersion is not below the floor of the features the fleet uses")
+@rule("gke-version", "gke.minVersion, when set, is not below the floor of any feature the fleet uses")
 def _gke_version(ctx: Context) -> None:
-    gke = ctx.data["gke"]
-    floor, why = required_version(ctx.data)
-    if catalog.version_key(gke["minVersion"]) < catalog.version_key(floor):
-        ctx.fail("gke-version", "gke.minVersion", f"{gke['minVersion']} is below {floor}, the floor for {why}")
+    pinned = ctx.data["gke"].get("minVersion")
+    if pinned is None:
+        return
+    for floor in required_floors(ctx.data):
+        if catalog.version_key(pinned) < catalog.version_key(floor.version):
+            ctx.fail("gke-version", "gke.minVersion", f"{pinned} is below {floor.version}, the floor for {floor.feature}")
+            return
 
 
-def required_version(data: dict) -> tuple[str, str]:
-    """The lowest GKE version the fleet's features allow, and the feature that sets it."""
+def required_floors(data: dict) -> list:
+    """The version floors (catalog.Floor) of the features the fleet uses, highest first."""
     from .build import model_entries
 
-    needs = [("dranet", "managed DRANET and the multi-cluster inference gateway")]
-    if any(e["routing"]["metricShape"] == "pod" for _, e in model_entries(data)):
-        needs.append(("autoscaling-metric-pod-shape", "the AutoscalingMetric pod shape (routing.metricShape: pod)"))
-    best = max(needs, key=lambda n: catalog.version_key(catalog.VERSION_FLOORS[n[0]]))
-    return catalog.VERSION_FLOORS[best[0]], best[1]
+    return catalog.floors_for(any(e["routing"]["metricShape"] == "pod" for _, e in model_entries(data)))
 
 
 @rule("system-pool", "the system pool's machine type is a known CPU type whose allocatable resources, after GKE's daemons, hold the picker")

@@ -34,7 +34,6 @@ def objects(fleet: Fleet) -> list[dict]:
         spec: dict = {
             "location": c.region,
             "releaseChannel": {"channel": fleet.gke.release_channel},
-            "minMasterVersion": fleet.gke.min_version,
             "initialNodeCount": 1,
             "nodeConfig": {"machineType": fleet.system_pool.machine_type, **node_config},
             "datapathProvider": "ADVANCED_DATAPATH",
@@ -50,6 +49,8 @@ def objects(fleet: Fleet) -> list[dict]:
             "loggingConfig": {"enableComponents": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
             "enableShieldedNodes": True,
         }
+        if fleet.gke.min_version:  # an explicit pin of the user's; by default the channel chooses
+            spec["minMasterVersion"] = fleet.gke.min_version
         if fleet.network.private_nodes:
             spec["privateClusterConfig"] = {"enablePrivateNodes": True, "enablePrivateEndpoint": False}
         out.append(obj(fleet, API, "ContainerCluster", c.name, spec, annotations={

@@ -3,6 +3,7 @@ region's backends, its front end or its pods (during an upgrade) go away, and th
 
 from __future__ import annotations
 
+from ..config import catalog
 from ..config.model import Fleet, ServedModel
 from .capacity import FailoverRow, all_rows, max_replicas, region_capacity, rollout_of
 from .runbook import runbook
@@ -76,7 +77,8 @@ def plan_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
                  f"pools, managed DRANET {'on' if first.server.dranet.enabled else 'off'})")
     out.append(f"Every cluster: system node pool {sp.name} ({sp.machine_type}, {sp.min_nodes}-{sp.max_nodes} nodes, "
                f"{sp.disk_size_gb} GB disks) for the endpoint picker, the weights loader and GKE's system pods; {nodes}. "
-               f"GKE {fleet.gke.release_channel} channel, >= {fleet.gke.min_version}.")
+               f"GKE {fleet.gke.release_channel} channel.")
+    out += ["", f"{h}GKE versions", ""] + gke_versions(fleet, bullet)
     out += ["", f"{h}Gateway", ""]
     out.append(f"{gw.name} ({gw.class_name}) in {gw.config_cluster}, namespace {fleet.namespace}, HTTP :{gw.port}{gw.path_prefix}")
     if fleet.several:
@@ -129,4 +131,23 @@ def plan_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
     out += ["", f"{h}Runbook: what Config Connector does not do", ""]
     steps = runbook(fleet)
     out += (["```", *steps, "```"] if markdown else steps)
+    return out
+
+
+def gke_versions(fleet: Fleet, bullet: str = "  - ") -> list[str]:
+    """What version the clusters are created at, the floors the fleet relies on (with their sources and when they were
+    checked) and the command that shows what the channel offers today."""
+    gke = fleet.gke
+    if gke.min_version:
+        out = [f"WARNING: clusters are created at the pinned {gke.min_version} (gke.minVersion). Release channels drop "
+               f"patches within months; once {gke.release_channel} no longer offers it, cluster creation is refused. "
+               "Remove gke.minVersion to let the channel choose."]
+    else:
+        out = [f"Clusters are created at the {gke.release_channel} channel's default version (no pinned patch)."]
+    out.append("The fleet relies on these floors (catalog facts, each checked against its source on the date shown):")
+    for f in gke.floors:
+        out.append(f"{bullet}>= {f.version} for {f.feature} ({f.source}, checked {f.checked})")
+    out.append("What the channel offers today; the default must be at least " + gke.floor.version + ":")
+    for region in sorted({c.region for c in fleet.clusters}):
+        out.append(f"{bullet}{catalog.SERVER_CONFIG.format(region=region, project=fleet.project.id, channel=gke.release_channel.upper())}")
     return out

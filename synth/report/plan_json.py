@@ -9,6 +9,8 @@ are only added; a rename or removal raises the version.
     clusters[] {name, region, zone, roles[], replicas {min, max}, maxRps, bucket, capacity[] {type, reservation?},
                 rollout {maxSurge, maxUnavailable}, subnets {nodes, pods, services, proxyOnly?}} (serving fields: the
                 first model the cluster serves)
+    gke {releaseChannel, pinnedVersion (null: the channel chooses), floors[] {feature, version, source, checked},
+         serverConfig {region: the command that shows what the channel offers there today}}
     systemPool {name, machineType, minNodes, maxNodes}
     gateway {name, className, configCluster, port, pathPrefix, balancingMode, addresses[] {region, type, value}}
     dns {enabled, name, policy, ttl}
@@ -17,6 +19,8 @@ are only added; a rename or removal raises the version.
     runbook[]: the operator steps, one string per line"""
 
 from __future__ import annotations
+
+from ..config import catalog
 
 from ..config.model import Fleet, GcsSource, Placement, ServedModel
 from .capacity import all_rows, max_replicas, rollout_of
@@ -80,6 +84,12 @@ def plan_json(fleet: Fleet) -> dict:
                     "placements": [{"cluster": p.cluster.name, **_placement(m, p)} for p in m.placements]}
                    for m in fleet.models],
         "clusters": clusters,
+        "gke": {"releaseChannel": fleet.gke.release_channel, "pinnedVersion": fleet.gke.min_version,
+                "floors": [{"feature": f.feature, "version": f.version, "source": f.source, "checked": f.checked}
+                           for f in fleet.gke.floors],
+                "serverConfig": {region: catalog.SERVER_CONFIG.format(region=region, project=fleet.project.id,
+                                                                      channel=fleet.gke.release_channel)
+                                 for region in sorted({c.region for c in fleet.clusters})}},
         "systemPool": {"name": fleet.system_pool.name, "machineType": fleet.system_pool.machine_type,
                        "minNodes": fleet.system_pool.min_nodes, "maxNodes": fleet.system_pool.max_nodes},
         "gateway": {"name": gw.name, "className": gw.class_name, "configCluster": gw.config_cluster, "port": gw.port,

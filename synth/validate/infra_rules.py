@@ -96,7 +96,8 @@ def _cluster_features(view: FleetView) -> list[Problem]:
         if any(p.get("resourceClaims") for *_, p, _ in pods):
             need(spec.get("datapathProvider") == "ADVANCED_DATAPATH", "spec.datapathProvider",
                  "pods claim DRANET devices: managed DRANET needs Dataplane V2 (ADVANCED_DATAPATH, set at creation)")
-            need(_version_ok(spec.get("minMasterVersion"), catalog.GKE_MIN_VERSION), "spec.minMasterVersion",
+            pinned = spec.get("minMasterVersion")
+            need(pinned is None or _version_ok(pinned, catalog.GKE_MIN_VERSION), "spec.minMasterVersion",
                  f"managed DRANET needs GKE >= {catalog.GKE_MIN_VERSION}")
         if "NetworkPolicy" in kinds:
             need(spec.get("datapathProvider") == "ADVANCED_DATAPATH" or ((spec.get("addonsConfig") or {}).get("networkPolicyConfig") or {}).get("disabled") is False,
