@@ -20,28 +20,44 @@ def render(config: str | Path) -> tuple[Plan, dict[str, bytes], dict[str, bytes]
     return plan, files, seeds
 
 
-def validation_inputs(plan: Plan) -> tuple[dict, dict]:
-    """(what each cluster receives, the delivery objects): plain data, validated together."""
+def validation_inputs(plan: Plan) -> dict:
+    """What each cluster receives, the delivery objects, the Helm releases (as Helm installs them: hooks included,
+    the namespace left to the runbook) and the Secrets the runbook creates: plain data, validated together."""
     from .emit.delivery import delivery_objects
 
     per_cluster = {c.name: [(f"overlays/{c.name}/{chart.key}/{file}", o) for chart, file, objs in plan.cluster_objects(c)
                             for o in objs] for c in plan.fleet.clusters}
     # The management cluster's Config Connector objects: node pools, subnets and addresses the behaviour rules read.
     per_cluster[INFRA] = [(path, o) for path, objs in plan.infra().items() for o in objs]
+    # The CRDs each overlay ships (emitted from the pinned upstream files).
+    from .emit.crds import cluster_crds
+
+    for c in plan.fleet.clusters:
+        per_cluster[c.name] += [(f"overlays/{c.name}/crds/{f}", o) for f, o in cluster_crds(plan, c)]
     # The drill's client pods run beside the workloads: validate them with their cluster.
     for path, objs in plan.drill().items():
         per_cluster[path.split("/")[1]] += [(path, o) for o in objs]
-    return per_cluster, delivery_objects(plan)
+    releases = {f"helm:{chart.name}@{c.name}": [(f"charts/{chart.name}/templates/{file}", o)
+                                                for file, objs in chart.render(chart.cluster_values(c), helm=True) for o in objs]
+                for c in plan.fleet.clusters for chart in plan.charts_for(c)}
+    secrets = frozenset((plan.fleet.namespace, s) for s in runbook_secrets(plan.fleet))
+    delivery = [(path, o) for path, objs in delivery_objects(plan).items() for o in objs]
+    return {"clusters": per_cluster, "delivery": delivery, "releases": releases, "runbook_secrets": secrets}
 
 
-def validate_inputs(per_cluster: dict, delivery: dict) -> list:
+def runbook_secrets(fleet) -> list[str]:
+    """Secrets a runbook step creates in the fleet's namespace (the weights loader's Hugging Face token)."""
+    from .config.model import HuggingFaceSource
+
+    return sorted({m.model.source.token_secret for m in fleet.models
+                   if m.model.loader and isinstance(m.model.source, HuggingFaceSource)})
+
+
+def validate_inputs(inputs: dict) -> list:
     from .validate.engine import Validator, save_verdicts
 
-    validator = Validator()
-    problems = validator.validate_fleet(per_cluster)
-    for path, objs in delivery.items():
-        for o in objs:
-            problems += validator.validate_object(path, o)
+    problems = Validator().validate_fleet(inputs["clusters"], delivery=inputs["delivery"], releases=inputs["releases"],
+                                          runbook_secrets=inputs["runbook_secrets"])
     save_verdicts()
     return problems
 
@@ -55,7 +71,7 @@ def _refuse(problems: list) -> None:
 
 
 def validate_plan(plan: Plan) -> None:
-    _refuse(validate_inputs(*validation_inputs(plan)) + _values_problems(plan))
+    _refuse(validate_inputs(validation_inputs(plan)) + _values_problems(plan))
 
 
 def _values_problems(plan: Plan) -> list:

@@ -30,11 +30,12 @@ class ChartPlan:
     def cluster_overrides(self, cluster: Cluster) -> dict:
         return overrides(self.defaults, self.values_for(cluster))
 
-    def render(self, values: dict) -> list[tuple[str, list[dict]]]:
-        """(template file, objects) for the values, in template order; helm-only templates excluded."""
+    def render(self, values: dict, helm: bool = False) -> list[tuple[str, list[dict]]]:
+        """(template file, objects) for the values, in template order; helm-only templates (tests) excluded.
+        ``helm``: as Helm installs them, with the Helm-only annotations (the loader's hooks)."""
         out = []
         for t in self.templates:
-            objs = t.render(values, self.conds)
+            objs = t.render(values, self.conds, helm=helm)
             if objs:
                 out.append((t.file, objs))
         return out
@@ -71,7 +72,14 @@ class Plan:
         """Everything ``cluster`` receives, rendered once (files and validation read the same objects)."""
         return self.memo(f"cluster:{cluster.name}", lambda: [
             (chart, file, objs) for chart in self.charts_for(cluster)
-            for file, objs in chart.render(chart.cluster_values(cluster))])
+            for file, objs in chart.render(self.overlay_values(chart, cluster))])
+
+    def overlay_values(self, chart: ChartPlan, cluster: Cluster) -> dict:
+        """The values an overlay renders with: the chart's, plus the Namespace from the cluster's first chart (a chart
+        renders none by default, since the Helm runbook creates it; an overlay is the whole cluster and carries it)."""
+        values = chart.cluster_values(cluster)
+        owner = self.charts_for(cluster)[0] is chart
+        return {**values, "namespace": {**values["namespace"], "create": owner}}
 
 
 def serving_key(fleet: Fleet, served: ServedModel) -> str:

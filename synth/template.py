@@ -26,7 +26,7 @@ import functools
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import yaml
@@ -375,6 +375,7 @@ class Template:
     for_each: ForEach | None = None
     comment: str = ""
     helm_only: bool = False  # helm test hooks: in the chart, never in an overlay
+    helm_annotations: dict = field(default_factory=dict)  # on the chart's template only (Helm hooks)
 
     def helm(self, conds: Conditions, types: Callable[[str], str], header: str) -> str:
         writer = HelmWriter(conds, types, root="$.Values" if self.for_each else ".Values")
@@ -385,7 +386,11 @@ class Template:
         lines = [f"# {line}" if line else "#" for line in header.splitlines()]
         if self.comment:
             lines += [f"# {line}" if line else "#" for line in self.comment.splitlines()]
-        body = writer.mapping(self.obj, 0)
+        obj = self.obj
+        if self.helm_annotations:
+            meta = {**obj["metadata"], "annotations": {**obj["metadata"].get("annotations", {}), **self.helm_annotations}}
+            obj = {**obj, "metadata": meta}
+        body = writer.mapping(obj, 0)
         if self.for_each:
             lines.append(f"{{{{- range $item := .Values.{self.for_each.path} }}}}")
             lines.append("---")
@@ -402,11 +407,16 @@ class Template:
             raise ValueError(f"{self.file}: a value reference was not turned into a template expression")
         return text
 
-    def render(self, values: dict, conds: Conditions) -> list[dict]:
+    def render(self, values: dict, conds: Conditions, helm: bool = False) -> list[dict]:
         if self.helm_only:
             return []
         if self.for_each:
-            return [evaluate(self.obj, values, conds, it) for it in lookup(values, self.for_each.path)]
-        if self.when and not self.when.holds(values):
+            objs = [evaluate(self.obj, values, conds, it) for it in lookup(values, self.for_each.path)]
+        elif self.when and not self.when.holds(values):
             return []
-        return [evaluate(self.obj, values, conds)]
+        else:
+            objs = [evaluate(self.obj, values, conds)]
+        if helm and self.helm_annotations:
+            for o in objs:
+                o["metadata"].setdefault("annotations", {}).update(self.helm_annotations)
+        return objs

@@ -14,6 +14,10 @@
       - {cluster: gemma3-europe-west4, copy: {from: gemma3-us-east5, kind: Gateway, name: inference-gateway}}
     expected: ["pool-ports InferencePool/gemma3-27b spec.targetPorts[0]"]   # invalid cases: `<rule> <Kind/name> <path>`
 
+Two more inputs feed the bring-up rules: ``delivery`` (the committed delivery/ folder: the Argo CD and Config Sync
+objects) and ``helm:<chart>@<cluster>`` (``helm template`` of that committed chart with values-<cluster>.yaml, as
+Helm installs it); name them in ``clusters`` and patch them like a cluster.
+
 Any other ``*.yaml`` file in the folder is one more cluster (its file stem) taken as written. Because a case
 states only its defect, a change of the generated output does not invalidate it; a regression is a new folder.
 """
@@ -70,8 +74,16 @@ def apply_ops(doc: dict, ops: list[dict]) -> dict:
 
 
 def base_cluster(name: str, base: str = ".") -> list[tuple[str, dict]]:
-    """Everything cluster ``name`` of a committed output receives (``infra``: its infra/ root)."""
+    """Everything cluster ``name`` of a committed output receives (``infra``: its infra/ root; ``delivery``: its
+    delivery objects; ``helm:<chart>@<cluster>``: a Helm release of its charts)."""
     root = REPO / base
+    if name == "delivery":
+        return [(f"delivery/{Path(f).relative_to(root / 'delivery')}", o) for f, o in load_docs(root / "delivery")]
+    if name.startswith("helm:"):
+        from synth.validate.cli import helm_template
+
+        chart, _, cluster = name.removeprefix("helm:").partition("@")
+        return helm_template(root / "charts" / chart, root / "charts" / chart / f"values-{cluster}.yaml")
     folder = root / "infra" if name == "infra" else root / "overlays" / name
     if not folder.is_dir():
         raise FileNotFoundError(f"no committed overlay {folder}")
@@ -111,3 +123,10 @@ def load_case(case: Path) -> tuple[dict, dict[str, list[tuple[str, dict]]]]:
         if extra.name != "case.yaml":
             clusters[extra.stem] = load_docs(extra)
     return spec, clusters
+
+
+def split_inputs(clusters: dict) -> dict:
+    """validate_fleet's arguments: clusters, the delivery objects and the Helm releases."""
+    return {"clusters": {k: v for k, v in clusters.items() if k != "delivery" and not k.startswith("helm:")},
+            "delivery": clusters.get("delivery", []),
+            "releases": {k: v for k, v in clusters.items() if k.startswith("helm:")}}

@@ -72,9 +72,10 @@ def test_app_project_allows_exactly_what_we_emit(config, synthesized, plans):
     project = _load(out / "delivery/argocd/appproject.yaml")[0]["spec"]
     allowed = {(r["group"], r["kind"]) for r in project["clusterResourceWhitelist"] + project["namespaceResourceWhitelist"]}
     possible = {(t.obj["apiVersion"].rpartition("/")[0], t.obj["kind"]) for c in plan.charts for t in c.templates if not t.helm_only}
-    assert allowed == possible
-    # Cluster-scoped: the Namespace and the TPU ComputeClass only.
-    assert sorted(r["kind"] for r in project["clusterResourceWhitelist"]) == ["ComputeClass", "Namespace"]
+    # The CRDs the overlays ship (InferenceObjective's) are applied by the same Applications.
+    assert allowed == possible | {("apiextensions.k8s.io", "CustomResourceDefinition")}
+    # Cluster-scoped: the Namespace, the TPU ComputeClass and the shipped CRDs only.
+    assert sorted(r["kind"] for r in project["clusterResourceWhitelist"]) == ["ComputeClass", "CustomResourceDefinition", "Namespace"]
     assert project["sourceRepos"] == [plan.fleet.delivery.repo_url]
     assert {d["namespace"] for d in project["destinations"]} == {plan.fleet.namespace}
     assert len(project["destinations"]) == len(plan.fleet.clusters)

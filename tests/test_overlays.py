@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from synth.bringup.phases import HELM_HOOKS
 from synth.validate.engine import Validator, format_problem
 from tests.conftest import fleet_files, fleet_id, run, tool
 
@@ -31,13 +32,19 @@ def test_overlays_build_and_equal_helm(config, synthesized, plans):
         assert k.returncode == 0, k.stderr
         assert "deprecated" not in k.stderr.lower(), k.stderr
         from_kustomize = sorted(_docs(k.stdout), key=_key)
-        from_helm = []
-        for chart in plan.charts_for(cluster):
+        from_helm: dict = {}
+        for i, chart in enumerate(plan.charts_for(cluster)):
+            # An overlay is the whole cluster: the CRDs once, and the namespace (the Helm runbook creates it itself).
             h = run([helm, "template", "r", str(out / "charts" / chart.name), "-f",
-                     str(out / "charts" / chart.name / f"values-{cluster.name}.yaml"), "--skip-tests"])
+                     str(out / "charts" / chart.name / f"values-{cluster.name}.yaml"), "--skip-tests", "--include-crds",
+                     *(["--set", "namespace.create=true"] if i == 0 else [])])
             assert h.returncode == 0, h.stderr
-            from_helm += _docs(h.stdout)
-        assert from_kustomize == sorted(from_helm, key=_key), cluster.name
+            for d in _docs(h.stdout):
+                annotations = d["metadata"].get("annotations", {})
+                for k in HELM_HOOKS.get(d["kind"], {}) if "helm.sh/hook" in annotations else ():
+                    annotations.pop(k, None)
+                from_helm.setdefault(_key(d), d)
+        assert from_kustomize == sorted(from_helm.values(), key=_key), cluster.name
         built[cluster.name] = [("kustomize", o) for o in from_kustomize]
     infra = run([kubectl, "kustomize", str(out / "infra")])
     assert infra.returncode == 0, infra.stderr

@@ -30,7 +30,8 @@ def test_plan_names_every_serving_region_with_a_failover_row():
         for event in ("backends lost", "front end lost", "upgrading"):
             assert any(line.strip().startswith(f"{region} {event}") for line in failover_part.splitlines())
     for text in ("--hpa-profile=performance", "1.34.1-gke.1829001", "create secret generic hf-token",
-                 "inferenceobjectives.yaml", "api.gemma3.internal"):
+                 "get-server-config", "--for=condition=Programmed", "gatewayclass/gke-l7-cross-regional-internal-managed-mc",
+                 "get deviceclass netdev.google.com", "k8s-fw-l7", "api.gemma3.internal"):
         assert text in r.stdout
 
 

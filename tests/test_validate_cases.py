@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 
 from synth.validate.engine import Validator
-from tests.casebook import load_case
+from tests.casebook import load_case, split_inputs
 
 CASES = Path(__file__).resolve().parent / "cases" / "validate"
 
 
 def _problems(case: Path) -> set[str]:
     _, clusters = load_case(case)
+    inputs = split_inputs(clusters)
     return {f"{p.rule} {p.obj if p.obj != '?' else ''} {p.path or '.'}".replace("  ", " ")
-            for p in Validator().validate_fleet(clusters)}
+            for p in Validator().validate_fleet(inputs["clusters"], delivery=inputs["delivery"], releases=inputs["releases"])}
 
 
 @pytest.mark.parametrize("case", sorted((CASES / "valid").iterdir()), ids=lambda p: p.name)
@@ -31,7 +32,7 @@ def test_invalid(case):
 
 
 def test_every_rule_has_an_invalid_case():
-    from synth.validate.rules import RULES
+    from synth.validate.registry import RULES
 
     covered = {line.split()[0] for case in (CASES / "invalid").iterdir()
                for line in load_case(case)[0]["expected"]}

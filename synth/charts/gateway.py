@@ -18,7 +18,7 @@ SPEC = ValuesSpec(
     Group({
         "namespace": Group({
             "name": string("Namespace of the Gateway and policies: the namespace of the exported pools.", **DNS_LABEL),
-            "create": boolean("Create the Namespace object (false when the serving chart already does in this cluster)."),
+            "create": boolean("Render the Namespace. Default false: the runbook creates it before `helm install` (Helm refuses to adopt an object it did not create); `helm install --create-namespace` also makes it. The overlays always carry it."),
         }),
         "gateway": Group({
             "name": string("Gateway name.", **DNS_LABEL),
@@ -56,8 +56,7 @@ SPEC = ValuesSpec(
 def values(fleet: Fleet, cluster: Cluster | None) -> dict:
     gw = fleet.gateway
     return {
-        # In a config cluster that also serves, the serving chart owns the Namespace.
-        "namespace": {"name": fleet.namespace, "create": not (cluster.serving if cluster else fleet.config_cluster.serving)},
+        "namespace": {"name": fleet.namespace, "create": False},
         "gateway": {"name": gw.name, "className": gw.class_name, "port": gw.port, "pathPrefix": gw.path_prefix,
                     "addresses": gateway_addresses(fleet)},
         "backend": {"timeoutSec": gw.timeout_sec, "balancingMode": gw.balancing_mode,

@@ -80,7 +80,7 @@ def spec_for(kind: str) -> ValuesSpec:
         Group({
             "namespace": Group({
                 "name": string("Namespace of every object; identical in every cluster (pools match by name and namespace).", **DNS_LABEL),
-                "create": boolean("Create the Namespace object (false when it already exists, e.g. `helm install --create-namespace`)."),
+                "create": boolean("Render the Namespace. Default false: the runbook creates it (with the token Secret) before `helm install`, and Helm refuses to adopt an object it did not create; `helm install --create-namespace` also makes it. The overlays always carry it."),
             }),
             "model": Group({
                 "name": string("Name clients send in the OpenAI `model` field.", minLength=1, maxLength=128),
@@ -95,6 +95,7 @@ def spec_for(kind: str) -> ValuesSpec:
                 "memory": string("Memory request and limit of the vLLM container.", **QUANTITY),
                 "gpuMemoryUtilization": number(f"vLLM --gpu-memory-utilization (fraction of {'TPU HBM' if tpu else 'GPU memory'}).", exclusiveMinimum=0, maximum=1),
                 "startupFailureThreshold": integer(f"Start-up probe tries, {STARTUP_PERIOD} s apart: the time allowed for loading weights and XLA compilation.", minimum=60, maximum=720),
+                "progressDeadlineSeconds": integer("Deployment progress deadline: TPU or GPU node creation plus the start-up probe's budget (Argo CD marks a Deployment Degraded past it).", minimum=600, maximum=43200),
                 "terminationGracePeriodSeconds": integer("Time to finish in-flight requests on shutdown.", minimum=30, maximum=3600),
                 "extraArgs": array("Additional vLLM arguments.", {"type": "string", "pattern": "^--[a-z0-9-]+(=.*)?$"}, maxItems=32),
                 "zone": string(f"Zone of the {'TPU' if tpu else 'GPU'} node pool.", pattern="^[a-z]+-[a-z]+[0-9]+-[a-z0-9]+$"),
@@ -213,6 +214,7 @@ def values(fleet: Fleet, served: ServedModel, cluster: Cluster | None) -> dict:
         "memory": srv.memory,
         "gpuMemoryUtilization": srv.gpu_memory_utilization,
         "startupFailureThreshold": -(-srv.startup_timeout_seconds // STARTUP_PERIOD),
+        "progressDeadlineSeconds": progress_deadline(served),
         "terminationGracePeriodSeconds": srv.termination_grace_period_seconds,
         "extraArgs": list(srv.extra_args),
         "zone": c.zone,
@@ -244,7 +246,7 @@ def values(fleet: Fleet, served: ServedModel, cluster: Cluster | None) -> dict:
         },
     })
     return {
-        "namespace": {"name": fleet.namespace, "create": served is first},
+        "namespace": {"name": fleet.namespace, "create": False},
         "model": {
             "name": served.model.name,
             "bucket": bucket,
@@ -273,6 +275,14 @@ def values(fleet: Fleet, served: ServedModel, cluster: Cluster | None) -> dict:
         "weights": weights_values(served, bucket),
         "tests": {"enabled": True},
     }
+
+
+def progress_deadline(served: ServedModel) -> int:
+    """Seconds a new model-server pod may take to become ready: a node from the ComputeClass, then the start-up
+    probe's budget (weights over FUSE and compilation)."""
+    from ..bringup.timeline import node_provisioning_seconds
+
+    return node_provisioning_seconds(served) + served.server.startup_timeout_seconds
 
 
 def legacy_kv_metric(fleet: Fleet, served: ServedModel) -> bool:
@@ -353,7 +363,8 @@ def build(app: cdk8s.App, fleet: Fleet, served: ServedModel) -> ManifestChart:
         hpa_queue_target=ref("server.autoscaling.queueDepthTarget"),
         max_surge=ref("server.rollout.maxSurge"), max_unavailable=ref("server.rollout.maxUnavailable"),
         compute_class=ref("server.computeClass"), bucket=ref("model.bucket"), model_path=ref("model.path"),
-        accelerator_kind=kind, adapters=adapters,
+        loader=Truthy("weights.loader.enabled"), source_id=ref("weights.sourceId"),
+        progress_deadline=ref("server.progressDeadlineSeconds"), accelerator_kind=kind, adapters=adapters,
         max_loras=served.model.lora.max_loras if served.model.lora else 1,
         max_lora_rank=served.model.lora.max_rank if served.model.lora else 16,
     ))
@@ -398,6 +409,11 @@ def build(app: cdk8s.App, fleet: Fleet, served: ServedModel) -> ManifestChart:
                         picker_selector=picker_selector, ext_proc=EXT_PROC_PORT, health=HEALTH_PORT, metrics=METRICS_PORT,
                         subnets_path="networkPolicy.proxySubnets", health_path="networkPolicy.healthCheckRanges",
                         when=policies)
+    # Config Sync order (Argo CD uses the phases' sync waves, Helm the loader's hooks): servers after a complete
+    # loader Job, the pool after its servers, objectives after their pool.
+    chart.depend("deployment.yaml", "weights-job.yaml", Truthy("weights.loader.enabled"))
+    chart.depend("inferencepool.yaml", "deployment.yaml")
+    chart.depend("inferenceobjectives.yaml", "inferencepool.yaml")
     CompletionTest(chart, "helm-test", name=name, namespace=ns, labels=labels, service=name, port=PORT,
                    model=ref("model.name"), when=Truthy("tests.enabled"))
     return chart

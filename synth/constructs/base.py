@@ -9,7 +9,8 @@ from typing import Any
 import cdk8s
 from constructs import Construct
 
-from ..template import Cond, Conditions, ForEach, Template
+from ..bringup import phases
+from ..template import Cond, Conditions, ForEach, Not, Template
 
 
 @dataclass
@@ -21,6 +22,8 @@ class _Entry:
     comment: str
     helm_only: bool
     patches: tuple
+    helm_annotations: dict
+    depends_on: tuple  # (template file, Cond | None) of the objects this one waits for under Config Sync
 
 
 class ManifestChart(cdk8s.Chart):
@@ -39,13 +42,22 @@ class ManifestChart(cdk8s.Chart):
 
     def emit(self, obj: cdk8s.ApiObject, file: str, *, when: Cond | None = None,
              for_each: ForEach | None = None, comment: str = "", helm_only: bool = False,
-             patches: "list[Patch] | None" = None) -> None:
+             patches: "list[Patch] | None" = None, helm_annotations: dict | None = None,
+             depends_on: "list[tuple[str, Cond | None]] | None" = None) -> None:
         """Record ``obj`` as template ``file``. ``patches`` apply to the synthesized JSON; they are for objects
         built with cdk8s-plus, whose typed serializer drops fields it does not know (value references in
-        integer fields, ``resource.k8s.io/v1`` claims, conditional keys)."""
+        integer fields, ``resource.k8s.io/v1`` claims, conditional keys). ``helm_annotations`` go on the chart's
+        template only (Helm hooks). ``depends_on`` names the templates whose objects must be reconciled first under
+        Config Sync (each with the condition under which that object exists; at most one conditional entry)."""
         if any(e.file == file for e in self._entries):
             raise ValueError(f"two objects want template {file}")
-        self._entries.append(_Entry(obj, file, when, for_each, comment, helm_only, tuple(patches or ())))
+        self._entries.append(_Entry(obj, file, when, for_each, comment, helm_only, tuple(patches or ()),
+                                    dict(helm_annotations or {}), tuple(depends_on or ())))
+
+    def depend(self, file: str, on: str, when: Cond | None = None) -> None:
+        """Make template ``file`` wait, under Config Sync, for the object of template ``on`` (existing when ``when``)."""
+        entry = next(e for e in self._entries if e.file == file)
+        entry.depends_on = entry.depends_on + ((on, when),)
 
     def templates(self) -> list[Template]:
         out = []
@@ -54,9 +66,31 @@ class ManifestChart(cdk8s.Chart):
             _strip_cdk8s_labels(obj)
             for p in e.patches:
                 p.apply(obj)
+            if not e.helm_only:  # helm test hooks are no step of the bring-up
+                phases.stamp(obj)
+                self._stamp_depends_on(obj, e.depends_on)
             out.append(Template(file=e.file, obj=obj, when=e.when, for_each=e.for_each, comment=e.comment,
-                                helm_only=e.helm_only))
+                                helm_only=e.helm_only, helm_annotations=e.helm_annotations))
         return out
+
+    def _stamp_depends_on(self, obj: dict, depends_on: tuple) -> None:
+        always, conditional = [], []
+        for file, cond in depends_on:
+            target = next(e for e in self._entries if e.file == file).obj.to_json()
+            meta = target["metadata"]
+            ref = phases.depends_on_ref(target["apiVersion"], target["kind"], meta["name"], meta.get("namespace"))
+            (conditional if cond is not None else always).append((ref, cond))
+        if len(conditional) > 1:
+            raise ValueError(f"{obj['kind']} {obj['metadata']['name']}: more than one conditional dependency")
+        annotations = obj["metadata"].setdefault("annotations", {})
+        refs = [r for r, _ in always]
+        if conditional:
+            ref, cond = conditional[0]
+            annotations[self.conds.when(cond)] = {phases.DEPENDS_ON: ",".join(refs + [ref])}
+            if refs:
+                annotations[self.conds.when(Not(cond))] = {phases.DEPENDS_ON: ",".join(refs)}
+        elif refs:
+            annotations[phases.DEPENDS_ON] = ",".join(refs)
 
 
 def _strip_cdk8s_labels(obj: Any) -> None:

@@ -40,6 +40,10 @@ class ModelServerProps:
                         (0, 1) replaces one pod at a time and the region keeps the others serving.
     compute_class:      value reference: the ComputeClass GKE creates the TPU nodes from.
     bucket, model_path: value references, named in the weights wait's message.
+    loader, source_id:  the chart runs the weights loader (a condition), and the source its completion marker must
+                        name (value reference). Default: no loader, so the wait checks files by name.
+    progress_deadline:  value reference: Deployment progressDeadlineSeconds. Argo CD marks a Deployment Degraded past
+                        it, so it covers TPU node creation plus the start-up probe's whole budget. Default "" (600 s).
     accelerator_kind:   "tpu" (google.com/tpu, TPU node labels, an XLA compilation cache) or "gpu" (nvidia.com/gpu,
                         cloud.google.com/gke-accelerator). A constant: each model has its own chart. Default "tpu".
     chips:              devices per replica (TPU chips or GPUs): the resource request and --tensor-parallel-size.
@@ -77,6 +81,9 @@ class ModelServerProps:
     compute_class: str
     bucket: str
     model_path: str
+    loader: Cond | None = None
+    source_id: str = ""
+    progress_deadline: str = ""
     accelerator_kind: str = "tpu"
     adapters: tuple[tuple[str, str], ...] = ()
     max_loras: int = 1
@@ -94,27 +101,54 @@ PRESTOP_SLEEP = 30
 # Seconds between checks while the model server waits for its weights.
 WEIGHTS_POLL = 30
 
-# Runs before vLLM (after GKE's FUSE sidecar, a native sidecar that starts first): vLLM crash-loops on an empty or
-# half-copied model folder, so the pod waits here, saying what is missing, until config.json and every shard the
-# safetensors index lists are in the bucket.
+# Runs before vLLM (after GKE's FUSE sidecar, a native sidecar that starts first). The mount lists the model folder
+# once when the pod starts (metadata prefetch) and keeps that listing for good (kernel-list-cache-ttl-secs:-1), and
+# vLLM finds its shards by listing the folder, so a pod must never start vLLM on a listing taken mid-copy:
+#   1. wait until the loader's completion marker, opened by name (negative lookups are not cached), names this
+#      source (SOURCE_ID, set when the chart runs the loader); without a loader, until every file opens by name;
+#   2. then check the listing this pod holds has config.json and every shard the safetensors index names; if it
+#      does not, the listing predates the copy and cannot refresh: stop, name what is missing, say to delete the pod.
 WAIT_FOR_WEIGHTS = """\
 import json, os, sys, time
-root = sys.argv[1]
-def missing():
-    if not os.path.exists(os.path.join(root, "config.json")):
-        return ["config.json"]
+root, want = sys.argv[1], os.environ.get("SOURCE_ID", "")
+where, poll = os.environ["WEIGHTS"], int(os.environ["POLL_SECONDS"])
+def marker():
+    try:
+        with open(os.path.join(root, ".inference-fleet-weights")) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+def shards():
     index = os.path.join(root, "model.safetensors.index.json")
-    shards = sorted(set(json.load(open(index))["weight_map"].values())) if os.path.exists(index) else ["model.safetensors"]
-    return [s for s in shards if not os.path.exists(os.path.join(root, s))]
+    if not os.path.exists(index):
+        return ["model.safetensors"]
+    with open(index) as f:
+        return sorted(set(json.load(f)["weight_map"].values()))
+def short(names):
+    return ", ".join(names[:4]) + (" and %d more" % (len(names) - 4) if len(names) > 4 else "")
 while True:
-    gone = missing()
-    if not gone:
-        print("weights complete in " + os.environ["WEIGHTS"], flush=True)
-        break
-    print("waiting for the weights in " + os.environ["WEIGHTS"] + ": missing " + ", ".join(gone[:4])
-          + (" and %d more" % (len(gone) - 4) if len(gone) > 4 else "")
-          + " (the weights loader Job copies them; check it with kubectl get jobs)", flush=True)
-    time.sleep(int(os.environ["POLL_SECONDS"]))
+    if want:
+        have = marker()
+        if have == want:
+            break
+        state = "holds " + have if have else "is not there yet"
+        print("waiting for the weights loader to finish %s: its marker %s (want %s; kubectl get jobs -l "
+              "app.kubernetes.io/component=weights-loader)" % (where, state, want), flush=True)
+    else:
+        gone = [n for n in ["config.json"] + (shards() if os.path.exists(os.path.join(root, "config.json")) else [])
+                if not os.path.exists(os.path.join(root, n))]
+        if not gone:
+            break
+        print("waiting for the weights in %s: missing %s" % (where, short(gone)), flush=True)
+    time.sleep(poll)
+listed = set(os.listdir(root))
+missing = ["config.json"] if "config.json" not in listed else [n for n in shards() if n not in listed]
+if missing:
+    print("%s is complete, but this pod's mount listed the folder before the copy finished and keeps that listing "
+          "(it lacks %s): vLLM would load a partial model. Delete this pod; its replacement mounts the complete folder."
+          % (where, short(missing)), file=sys.stderr, flush=True)
+    sys.exit(1)
+print("weights complete in %s (%d shards listed)" % (where, len(shards())), flush=True)
 """
 
 # vLLM refuses to start when a --lora-modules folder cannot be loaded: wait until every adapter has its config and
@@ -233,7 +267,8 @@ class ModelServer(Construct):
             "imagePullPolicy": "IfNotPresent",
             "command": ["python3", "-c", WAIT_FOR_WEIGHTS, GcsFuseModelVolume.MOUNT_PATH],
             "env": [{"name": "WEIGHTS", "value": f"gs://{p.bucket}/{p.model_path}"},
-                    {"name": "POLL_SECONDS", "value": str(WEIGHTS_POLL)}],
+                    {"name": "POLL_SECONDS", "value": str(WEIGHTS_POLL)},
+                    *([chart.conds.only_if(p.loader, {"name": "SOURCE_ID", "value": p.source_id})] if p.loader else [])],
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
             # Only reads the mount: it need not run as root like the vLLM image does.
             "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
@@ -256,6 +291,8 @@ class ModelServer(Construct):
                              for i in range(len(p.adapters))],
         }] if p.adapters else [])))
         patches.append(set_(f"/spec/{chart.conds.when(Not(p.autoscaled))}", {"replicas": p.replicas}))
+        if p.progress_deadline:
+            patches.append(set_("/spec/progressDeadlineSeconds", p.progress_deadline))
         patches.append(set_(f"{c0}/args", [
             "--host=0.0.0.0",
             f"--port={PORT}",

@@ -9,7 +9,7 @@ model server, port 8000 (the InferencePool's target port)
   - every serving region's GLOBAL_MANAGED_PROXY proxy-only subnet: the cross-region load balancer's Envoy
     proxies send requests from there, and a region's proxies may send them to any region's pods
   - the endpoint picker of this pool: it scrapes /metrics every 50 ms to pick endpoints
-  - Managed Prometheus collectors (gmp-system, pod label app.kubernetes.io/name: collector; pod network, no
+  - Managed Prometheus collectors (gmp-system or gke-gmp-system, pod label app.kubernetes.io/name: collector; pod network, no
     hostNetwork) and GKE's metrics agents in kube-system / gke-managed-system, which read the KV-cache gauge the
     AutoscalingMetric exports for CUSTOM_METRICS balancing
   - pods of this namespace labelled inference-fleet.dev/model-client: "true" (opt-in clients, the helm test)
@@ -33,8 +33,12 @@ from .base import ManifestChart, raw_object
 from ..template import Cond, each, item
 
 MODEL_CLIENT_LABEL = catalog.MODEL_CLIENT_LABEL
-# Managed Prometheus collectors on GKE Standard (prometheus-engine manifests/operator.yaml: DaemonSet collector).
-GMP_COLLECTORS = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gmp-system"}},
+# Managed Prometheus collectors (prometheus-engine: DaemonSet collector, pod label app.kubernetes.io/name: collector).
+# Sources disagree on the namespace GKE runs them in (gmp-system, or gke-gmp-system as on Autopilot); both are
+# GKE-managed, so both are admitted: admitting only the wrong one would silently lose every scrape.
+GMP_NAMESPACES = ("gmp-system", "gke-gmp-system")
+GMP_COLLECTORS = {"namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In",
+                                                              "values": list(GMP_NAMESPACES)}]},
                   "podSelector": {"matchLabels": {"app.kubernetes.io/name": "collector"}}}
 # GKE's metrics agents that read AutoscalingMetric endpoints run in these namespaces; their pod labels are not
 # published, so the namespaces are admitted whole.

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from ..bringup.phases import HELM_HOOKS
 from .base import ManifestChart, raw_object
 from ..template import Cond, Equals
 
@@ -99,8 +100,9 @@ class WeightsLoader(Construct):
         chart = ManifestChart.of(self)
         sa = raw_object(self, "sa", api_version="v1", kind="ServiceAccount", name=name, namespace=namespace,
                         labels=labels, body={"automountServiceAccountToken": False})
-        chart.emit(sa, "weights-serviceaccount.yaml", when=when,
-                   comment="Workload Identity: infra/ grants this service account write access to this cluster's bucket only.")
+        chart.emit(sa, "weights-serviceaccount.yaml", when=when, helm_annotations=HELM_HOOKS["ServiceAccount"],
+                   comment="Workload Identity: infra/ grants this service account write access to this cluster's bucket only.\n"
+                           "Under Helm it is a hook, created before the loader Job that needs it.")
         hugging_face = Equals(source_kind_path, "huggingface")
         env = [
             {"name": "BUCKET", "value": bucket},
@@ -160,8 +162,10 @@ class WeightsLoader(Construct):
                 },
             },
         }})
-        chart.emit(job, "weights-job.yaml", when=when,
-                   comment="Copies the weights into this cluster's bucket once; follow it with kubectl logs -f job/NAME --all-containers.")
+        chart.emit(job, "weights-job.yaml", when=when, helm_annotations=HELM_HOOKS["Job"],
+                   comment="Copies the weights into this cluster's bucket once; follow it with kubectl logs -f job/NAME --all-containers.\n"
+                           "It completes before any model server starts: Argo CD sync wave, Config Sync depends-on on the\n"
+                           "Deployment, and under Helm a pre-install/pre-upgrade hook that Helm waits for.")
         # Nothing connects to the loader: it only calls out (Hugging Face, Cloud Storage).
         isolate = raw_object(self, "policy", api_version="networking.k8s.io/v1", kind="NetworkPolicy", name=f"{name}-loader",
                              namespace=namespace, labels=labels, body={"spec": {

@@ -3,8 +3,10 @@ Config Sync RootSync per cluster. Both point each cluster at its overlay. Plain 
 
 from __future__ import annotations
 
+from ..bringup import health
 from ..config.model import Fleet
 from ..plan import Plan
+from .crds import chart_crd_sources
 
 LABEL = "inference-fleet.dev"
 # Labels an operator puts on each Argo CD cluster Secret (none of Google's fleet syncers add them).
@@ -46,7 +48,11 @@ def application_set(fleet: Fleet) -> dict:
                     {"key": f"{LABEL}/region", "operator": "Exists"},
                 ],
             }}}],
-            "strategy": {"type": "RollingSync", "rollingSync": {"steps": steps}},
+            # RollingSync syncs each step itself: it turns auto-sync off on the Applications it generates and reads
+            # only `automated.prune`, as the prune flag of the syncs it triggers (selfHeal would be inert, so the
+            # template has none). Each step waits for its Applications to be healthy; inside one, sync waves order
+            # the bring-up phases. Deleting the ApplicationSet removes Applications in the reverse of the step order.
+            "strategy": {"type": "RollingSync", "deletionOrder": "Reverse", "rollingSync": {"steps": steps}},
             "syncPolicy": {"preserveResourcesOnDeletion": True},
             "template": {
                 "metadata": {"name": f"{fleet.name}-{cluster}",
@@ -56,8 +62,10 @@ def application_set(fleet: Fleet) -> dict:
                     "source": {"repoURL": d.repo_url, "targetRevision": d.revision, "path": overlay},
                     "destination": {"server": "{{.server}}", "namespace": fleet.namespace},
                     "syncPolicy": {
-                        "automated": {"prune": True, "selfHeal": True},
-                        "syncOptions": ["ServerSideApply=true", "PruneLast=true", "FailOnSharedResource=true"],
+                        "automated": {"prune": True},
+                        # SkipDryRunOnMissingResource: the InferenceObjectives sync in the same operation as their CRD.
+                        "syncOptions": ["ServerSideApply=true", "PruneLast=true", "FailOnSharedResource=true",
+                                        "SkipDryRunOnMissingResource=true"],
                         "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}},
                     },
                 },
@@ -70,7 +78,9 @@ def app_project(fleet: Fleet, plan: Plan) -> dict:
     d = fleet.delivery
     # Every kind the charts can emit (whatever the values), not just what the current values render.
     kinds = sorted({(t.obj["apiVersion"].rpartition("/")[0], t.obj["kind"], "namespace" in t.obj["metadata"])
-                    for chart in plan.charts for t in chart.templates if not t.helm_only})
+                    for chart in plan.charts for t in chart.templates if not t.helm_only}
+                   | ({("apiextensions.k8s.io", "CustomResourceDefinition", False)}
+                      if any(chart_crd_sources(chart) for chart in plan.charts) else set()))
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
@@ -86,6 +96,18 @@ def app_project(fleet: Fleet, plan: Plan) -> dict:
             "orphanedResources": {"warn": True},
         },
     }
+
+
+def health_checks(fleet: Fleet, plan: Plan) -> dict:
+    """``argocd-cm`` data with a Lua health check for every kind the output holds that Argo CD does not know. A whole
+    ConfigMap that is also a merge patch: ``kubectl patch configmap argocd-cm --type merge --patch-file`` adds the keys
+    and keeps the rest of the controller's settings."""
+    kinds = {(t.obj["apiVersion"].rpartition("/")[0], t.obj["kind"]) for chart in plan.charts for t in chart.templates}
+    data = {health.key(g, k): script for (g, k), script in sorted(health.CHECKS.items()) if (g, k) in kinds}
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "argocd-cm", "namespace": fleet.delivery.argocd_namespace,
+                         "labels": {"app.kubernetes.io/name": "argocd-cm", "app.kubernetes.io/part-of": "argocd"}},
+            "data": data}
 
 
 def root_sync(fleet: Fleet, cluster) -> dict:
@@ -171,6 +193,7 @@ def _delivery_objects(plan: Plan) -> dict[str, list[dict]]:
     if fleet.delivery.argocd:
         out["delivery/argocd/applicationset.yaml"] = [application_set(fleet)]
         out["delivery/argocd/appproject.yaml"] = [app_project(fleet, plan)]
+        out["delivery/argocd/argocd-cm-health.yaml"] = [health_checks(fleet, plan)]
         out["delivery/argocd/infra-application.yaml"] = [infra_application(fleet)]
         out["delivery/argocd/infra-appproject.yaml"] = [infra_project(fleet, plan.infra())]
     if fleet.delivery.config_sync:

@@ -11,6 +11,7 @@ import yaml
 from ..config.model import Fleet
 from ..plan import ChartPlan, Plan
 from ..values import dump_value
+from .crds import chart_crd_sources, cluster_crds, crd_object, file_name, provenance
 
 CHART_VERSION = "0.1.0"
 MANIFEST = ".inference-fleet-generated"
@@ -85,6 +86,8 @@ def chart_files(chart: ChartPlan, fleet: Fleet, head: str) -> dict[str, str]:
         files[f"{base}/values-{cluster.name}.yaml"] = _commented("\n".join(lines) + "\n", head)
     for t in chart.templates:
         files[f"{base}/templates/{t.file}"] = t.helm(chart.conds, chart.spec.type_of, head)
+    for source in chart_crd_sources(chart):  # Helm installs crds/ before the templates (and never upgrades them)
+        files[f"{base}/crds/{file_name(source)}"] = _commented(dump_yaml(crd_object(source)), f"{head}\n{provenance(source)}")
     files[f"{base}/templates/NOTES.txt"] = _notes(chart, fleet)
     return files
 
@@ -152,6 +155,10 @@ def overlay_files(plan: Plan, head: str) -> tuple[dict[str, str], dict[str, str]
     for cluster in plan.fleet.clusters:
         base = f"overlays/{cluster.name}"
         resources = []
+        sources = {file_name(src): src for chart in plan.charts_for(cluster) for src in chart_crd_sources(chart)}
+        for name, obj in cluster_crds(plan, cluster):
+            resources.append(f"crds/{name}")
+            files[f"{base}/crds/{name}"] = _commented(dump_yaml(obj), f"{head}\n{provenance(sources[name])}")
         for chart, file, objs in plan.cluster_objects(cluster):
             rel = f"{chart.key}/{file}"
             resources.append(rel)
@@ -216,7 +223,13 @@ def all_files(plan: Plan, config_name: str) -> tuple[dict[str, bytes], dict[str,
         if path.endswith("applicationset.yaml"):
             note += ("\nRolls out one region per step (RollingSync): enable progressive syncs in the controller with\n"
                      "applicationsetcontroller.enable.progressive.syncs: \"true\" (argocd-cmd-params-cm).\n"
+                     "RollingSync turns auto-sync off on the Applications it generates and syncs each step itself, pruning\n"
+                     "as automated.prune says; nothing self-heals between changes (argocd app sync APP repairs drift).\n"
                      + cluster_secrets_doc(plan.fleet))
+        elif path.endswith("argocd-cm-health.yaml"):
+            note += ("\nHealth checks for kinds Argo CD does not know (RollingSync steps wait for real health). Merge them into\n"
+                     f"the controller's settings: kubectl -n {plan.fleet.delivery.argocd_namespace} patch configmap argocd-cm "
+                     f"--type merge --patch-file {path}")
         elif path.endswith("infra/rootsync.yaml"):
             note += "\nApply to the management (Config Controller) cluster: kubectl apply -f " + path
         elif "infra-" in path:

@@ -8,6 +8,8 @@ server's /metrics directly."""
 
 from __future__ import annotations
 
+from ..bringup import phases
+
 import json
 
 from ..config.catalog import CURL_IMAGE, MODEL_CLIENT_LABEL
@@ -46,7 +48,13 @@ def client_objects(fleet: Fleet) -> list[dict]:
 
 def drill_objects(fleet: Fleet) -> dict[str, list[dict]]:
     """``drill/<cluster>/client.yaml`` → objects, for every serving cluster."""
-    return {f"drill/{c.name}/client.yaml": client_objects(fleet) for c in fleet.serving_clusters}
+    out = {}
+    for c in fleet.serving_clusters:
+        objs = client_objects(fleet)
+        for o in objs:
+            phases.stamp(o)
+        out[f"drill/{c.name}/client.yaml"] = objs
+    return out
 
 
 def _url(fleet: Fleet, host: str) -> str:

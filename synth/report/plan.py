@@ -3,6 +3,7 @@ region's backends, its front end or its pods (during an upgrade) go away, and th
 
 from __future__ import annotations
 
+from ..bringup import timeline as tl
 from ..config import catalog
 from ..config.model import Fleet, ServedModel
 from .capacity import FailoverRow, all_rows, max_replicas, region_capacity, rollout_of
@@ -128,7 +129,14 @@ def plan_lines(fleet: Fleet, markdown: bool = False) -> list[str]:
                f"Front end lost: {'the DNS name answers with a healthy region' if fleet.dns.enabled else 'clients of that address need another region address'}"
                f"; backends everywhere keep serving. Losing the config cluster ({gw.config_cluster}) stops configuration "
                "changes, not traffic.")
-    out += ["", f"{h}Runbook: what Config Connector does not do", ""]
+    out += ["", f"{h}Runbook: what Config Connector does not do, as a timeline", ""]
+    out.append("Each step says what it waits for and its expected duration (estimates from the model's size and the rates in "
+               "synth/bringup/timeline.py); the teardown follows. " + tl.COMPILE_CACHE)
+    for r in tl.region_return(fleet):
+        out.append(f"{bullet}{r['model']}: a region whose nodes are gone serves again after ~{tl.minutes(r['seconds'])} "
+                   f"(nodes {tl.minutes(r['parts']['nodes'])}, weights over FUSE {tl.minutes(r['parts']['weights'])}, "
+                   f"compilation {tl.minutes(r['parts']['compile'])}): the failover capacity is short for that long")
+    out.append("")
     steps = runbook(fleet)
     out += (["```", *steps, "```"] if markdown else steps)
     return out

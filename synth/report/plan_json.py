@@ -16,15 +16,19 @@ are only added; a rename or removal raises the version.
     dns {enabled, name, policy, ttl}
     failover[] {event: "backends lost" | "front end lost" | "upgrading", region, targets[], rpsLeft, peakRps,
                 coversPeak, note, model}
-    runbook[]: the operator steps, one string per line"""
+    runbook[]: the operator steps, one string per line
+    timeline[], teardown[] {title, commands[], expectedSeconds, wait {condition, commands[], timeoutSeconds} | null,
+                            checks[]}: the same steps as data (durations are estimates from the fleet)
+    timeToServe {afterRegionReturns[] {model, seconds, parts {nodes, weights, compile}}, note}"""
 
 from __future__ import annotations
 
+from ..bringup import timeline as tl
 from ..config import catalog
 
 from ..config.model import Fleet, GcsSource, Placement, ServedModel
 from .capacity import all_rows, max_replicas, rollout_of
-from .runbook import runbook
+from .runbook import bring_up, runbook, teardown
 
 VERSION = 1
 
@@ -99,4 +103,14 @@ def plan_json(fleet: Fleet) -> dict:
                       "peakRps": r.peak, "coversPeak": r.covered, "note": r.note, "model": m.model.name}
                      for m in fleet.models for r in all_rows(fleet, m)],
         "runbook": runbook(fleet),
+        "timeline": [_step(st) for st in bring_up(fleet)],
+        "teardown": [_step(st) for st in teardown(fleet)],
+        "timeToServe": {"afterRegionReturns": tl.region_return(fleet), "note": tl.COMPILE_CACHE},
     }
+
+
+def _step(st) -> dict:
+    return {"title": st.title, "commands": list(st.commands), "expectedSeconds": st.expected_s,
+            "wait": ({"condition": st.wait.condition, "commands": list(st.wait.commands), "timeoutSeconds": st.wait.timeout_s}
+                     if st.wait else None),
+            "checks": list(st.checks)}

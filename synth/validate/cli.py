@@ -61,6 +61,37 @@ def kustomize(overlay: Path) -> list[tuple[str, object]]:
             for d in yaml.load_all(result.stdout, Loader=_Loader) if d is not None]  # noqa: S506
 
 
+def helm_template(chart: Path, values: Path) -> list[tuple[str, object]]:
+    """A release as Helm installs it: ``helm template`` of ``chart`` with ``values`` (hooks included, tests not)."""
+    from ..tools import which
+
+    helm = which("helm")
+    if helm is None:
+        raise UserError("helm is not on PATH; run `make validate` (it provisions helm) or install helm >= 3.17")
+    result = subprocess.run([helm, "template", "release", str(chart), "-f", str(values), "--skip-tests"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise UserError(f"helm template {chart} -f {values} failed: "
+                        f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'no output'}")
+    shown = f"helm({chart.name}, {values.name})"
+    return [(shown, json.loads(json.dumps(d, default=str)))
+            for d in yaml.load_all(result.stdout, Loader=_Loader) if d is not None]  # noqa: S506
+
+
+def beside(overlays: str | None) -> tuple[list, dict]:
+    """The delivery objects (``delivery/``) and Helm releases (``charts/*`` with each ``values-<cluster>.yaml``) of
+    the output an overlays folder belongs to: the bring-up rules read them."""
+    if not overlays:
+        return [], {}
+    root = Path(overlays).resolve().parent
+    delivery = load_docs(root / "delivery") if (root / "delivery").is_dir() else []
+    releases = {}
+    for chart in sorted(p.parent for p in (root / "charts").glob("*/Chart.yaml")):
+        for values in sorted(chart.glob("values-*.yaml")):
+            releases[f"helm:{chart.name}@{values.stem.removeprefix('values-')}"] = helm_template(chart, values)
+    return delivery, releases
+
+
 def collect(paths: list[str], overlays: str | None, infra: str | None = None) -> dict[str, list[tuple[str, object]]]:
     """Cluster name → documents. ``--overlays`` builds every overlay with kubectl kustomize; the infra root beside it
     (or ``--infra``) is the management cluster's Config Connector objects, built the same way."""
@@ -106,7 +137,9 @@ def run_validate(args: argparse.Namespace) -> int:
             if isinstance(doc, dict) and "__error__" in doc:
                 problems.append(Problem(file, "?", "", "yaml", doc["__error__"], cluster))
         clusters[cluster] = [(f, d) for f, d in docs if not (isinstance(d, dict) and "__error__" in d)]
-    problems += validator.validate_fleet(clusters)
+    delivery, releases = beside(args.overlays)
+    problems += validator.validate_fleet(clusters, delivery=[(f, d) for f, d in delivery if not (isinstance(d, dict) and "__error__" in d)],
+                                         releases=releases)
     from .engine import save_verdicts
 
     save_verdicts()

@@ -215,10 +215,13 @@ class Validator:
             _cel(ks.schema, obj, [], emit, self.stats)
         return problems
 
-    def validate_fleet(self, clusters: dict[str, list[tuple[str, dict]]]) -> list[Problem]:
+    def validate_fleet(self, clusters: dict[str, list[tuple[str, dict]]], delivery: list | None = None,
+                       releases: dict | None = None, runbook_secrets: frozenset = frozenset()) -> list[Problem]:
         """Everything each cluster receives (``clusters``: name → (file, object)). Config Connector objects, in
         whatever input they come, are the management cluster's: they form the fleet's infra (node pools,
-        subnets, addresses) that the behaviour rules read, and are checked by the infra rules."""
+        subnets, addresses) that the behaviour rules read, and are checked by the infra rules. ``delivery`` (the
+        GitOps objects, validated like the rest) and ``releases`` (Helm releases as Helm installs them: the same
+        templates the overlays hold, so they are read by the bring-up rules only) feed the bring-up model."""
         from . import registry
         from .view import FleetView
 
@@ -233,7 +236,11 @@ class Validator:
                 everything[cluster].append((file, obj))
                 if not any(p.rule in ("schema", "object") for p in found):
                     sound[cluster].append((file, obj))
-        problems += _robust(registry.run, FleetView(everything), FleetView(sound))
+        delivery = list(delivery or [])
+        for file, obj in delivery:
+            problems += self.validate_object(file, obj)
+        extra = {"delivery": delivery, "releases": releases, "runbook_secrets": runbook_secrets}
+        problems += _robust(registry.run, FleetView(everything, **extra), FleetView(sound, **extra))
         unknown = {p.rule for p in problems} - set(registry.RULES)
         assert not unknown, f"unregistered rule ids {unknown}"
         return problems

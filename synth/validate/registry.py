@@ -4,7 +4,7 @@ tests/cases/validate/invalid/ that fails for it."""
 
 from __future__ import annotations
 
-from . import apiserver, infra_rules, rules, security
+from . import apiserver, bringup, infra_rules, rules, security
 from .behaviour import limits, metrics, reachability, scheduling, upgrade
 from .problems import Problem
 from .view import FleetView
@@ -27,6 +27,7 @@ LAYERS = (
     ("upgrade safety", upgrade),
     ("GKE limits", limits),
     ("GCP side (Config Connector)", infra_rules),
+    ("bring-up order (per delivery method)", bringup),
 )
 
 RULES: dict[str, str] = dict(ENGINE_RULES)

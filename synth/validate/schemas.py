@@ -21,9 +21,9 @@ import yaml
 from referencing import Registry, Resource
 
 from ..errors import UserError
+from ..upstream import crd_sources, crd_text as _crd_text, source_url  # noqa: F401 - the pins are shared with the emitter
 
 CONVERTER_VERSION = "3"
-RAW_GITHUB = "https://raw.githubusercontent.com/"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -45,59 +45,12 @@ def cache_dir() -> Path:
     return find()
 
 
-def source_url(source: dict) -> str:
-    """The pinned URL, through ``INFERENCE_FLEET_CRD_BASE_URL`` when set (a mirror of raw.githubusercontent.com)."""
-    base = os.environ.get("INFERENCE_FLEET_CRD_BASE_URL")
-    if base and source["url"].startswith(RAW_GITHUB):
-        return base.rstrip("/") + "/" + source["url"][len(RAW_GITHUB):]
-    return source["url"]
-
-
 @dataclass(frozen=True)
 class KindSchema:
     fast: Any  # jsonschema-rs validator: the yes/no answer for every object
     validator: Any  # jsonschema validator: readable errors, only for objects that fail
     schema: dict  # the strict schema (CEL rules kept under x-kubernetes-validations)
     has_cel: bool
-
-
-@lru_cache(maxsize=1)
-def crd_sources() -> dict[tuple[str, str, str], dict]:
-    data = json.loads((schemas_root() / "crds.json").read_text(encoding="utf-8"))
-    return {(s["group"], s["version"], s["kind"]): s for s in data["sources"]}
-
-
-def _crd_text(source: dict) -> bytes:
-    folder = mirror_dir()
-    mirror = folder / source["mirror"] if folder is not None else None
-    cached = cache_dir() / "crds" / f"{source['sha256']}.yaml"
-    for candidate in (mirror, cached):
-        if candidate is not None and candidate.is_file():
-            data = candidate.read_bytes()
-            if hashlib.sha256(data).hexdigest() != source["sha256"]:
-                raise UserError(f"{candidate}: sha256 differs from the pin in schemas/crds.json ({source['kind']} {source['tag']}); "
-                                "the file is not the pinned CRD")
-            return data
-    url = source_url(source)
-    where = f"not in {folder}" if folder is not None else "no CRD mirror (INFERENCE_FLEET_CRD_MIRROR)"
-    try:
-        with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - pinned URL (or its configured mirror)
-            data = resp.read()
-    except urllib.error.HTTPError as exc:
-        raise UserError(f"no CRD for {source['kind']}: {where}, and {url} answered HTTP {exc.code}; set INFERENCE_FLEET_CRD_MIRROR "
-                        "to a folder with the pinned CRDs") from None
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise UserError(f"no CRD for {source['kind']}: {where}, and {url} could not be fetched ({reason}); set "
-                        "INFERENCE_FLEET_CRD_MIRROR to a folder with the pinned CRDs") from None
-    if hashlib.sha256(data).hexdigest() != source["sha256"]:
-        raise UserError(f"{url}: sha256 differs from the pin in schemas/crds.json ({source['kind']} {source['tag']}); refusing it")
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        cached.write_bytes(data)
-    except OSError:
-        pass  # no writable cache: fetch again next time
-    return data
 
 
 def crd_version_schema(source: dict) -> dict:

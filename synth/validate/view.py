@@ -11,8 +11,15 @@ Docs = list[tuple[str, dict]]
 
 
 class FleetView:
-    def __init__(self, inputs: dict[str, Docs]) -> None:
+    def __init__(self, inputs: dict[str, Docs], delivery: Docs = (), releases: dict[str, Docs] | None = None,
+                 runbook_secrets: frozenset = frozenset()) -> None:
+        """``delivery``: the Argo CD / Config Sync objects that deliver the clusters' objects; ``releases``: Helm
+        releases as Helm installs them (label → objects, hooks included); ``runbook_secrets``: (namespace, name) of
+        the Secrets a runbook step creates."""
         self.inputs = inputs
+        self.delivery = list(delivery)
+        self.releases = dict(releases or {})
+        self.runbook_secrets = frozenset(runbook_secrets)
         self.clusters: dict[str, Docs] = {}
         self.infra: Docs = []
         for cluster, docs in inputs.items():

@@ -1,6 +1,6 @@
 """MultiClusterGateway: Gateway, HTTPRoute to the imported pool, and policies on the import."""
 
-from tests.constructs.helpers import REPO, objects
+from tests.constructs.helpers import REPO, objects, plan
 
 IMPORT = {"group": "networking.gke.io", "kind": "GCPInferencePoolImport", "name": "gemma3-27b"}
 
@@ -47,12 +47,17 @@ def test_balancing_modes_are_exclusive():
     assert inflight["maxInFlightRequestsPerEndpoint"] == 1000 and "customMetrics" not in inflight
 
 
-def test_namespace_owned_by_serving_chart_when_config_cluster_serves():
-    # In the default fleet the config cluster also serves: the serving chart creates the namespace.
+def test_namespace_is_rendered_by_the_charts_only_on_request_and_once_per_overlay():
+    # Helm: the runbook creates the namespace before `helm install`, so no chart renders it by default.
     assert ("Namespace", "llm-serving") not in objects("gateway")
+    assert ("Namespace", "llm-serving") not in objects("serving")
     assert objects("gateway", namespace={"create": True})[("Namespace", "llm-serving")]
-    dedicated = objects("gateway", config="tests/fleets/three-regions-llmd.yaml")
-    assert dedicated[("Namespace", "llm")]
+    # Overlays: the cluster's first chart carries it (serving where the config cluster serves, else the gateway).
+    for config in ("fleet.yaml", "tests/fleets/three-regions-llmd.yaml", "examples/multi-model/fleet.yaml"):
+        p = plan(config)
+        for cluster in p.fleet.clusters:
+            owners = [chart.key for chart, _, objs in p.cluster_objects(cluster) for o in objs if o["kind"] == "Namespace"]
+            assert owners == [p.charts_for(cluster)[0].key], (config, cluster.name, owners)
 
 
 def test_scopes_only_when_configured():

@@ -15,7 +15,9 @@ def test_model_server_admits_health_checks_proxies_picker_and_scrapers():
     assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "endpoint-picker",
                                             "app.kubernetes.io/instance": "gemma3-27b"}}} in picker["from"]
     assert {"podSelector": {"matchLabels": {"inference-fleet.dev/model-client": "true"}}} in picker["from"]
-    assert scrapers["from"][0] == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gmp-system"}},
+    # Both namespaces GKE's managed collectors are documented in (sources disagree), never just one.
+    assert scrapers["from"][0] == {"namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In",
+                                                                              "values": ["gmp-system", "gke-gmp-system"]}]},
                                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "collector"}}}
     assert pol["spec"]["policyTypes"] == ["Ingress"]
     assert ("NetworkPolicy", "gemma3-27b-vllm") not in objects(networkPolicy={"enabled": False})

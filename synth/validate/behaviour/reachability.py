@@ -7,7 +7,7 @@ selectors, named ports and endPort. Kubelet probes come from the pod's own node 
 paths here.
 
 For each cluster two configurations are compared, over the cluster's namespaces and workloads plus stand-in peers
-(a Managed Prometheus collector in gmp-system, a metrics agent in kube-system and gke-managed-system, an opt-in
+(a Managed Prometheus collector in gmp-system and in gke-gmp-system, a metrics agent in kube-system and gke-managed-system, an opt-in
 model client, and an arbitrary pod in the fleet namespace and in another namespace):
 
 * **required** — the paths the architecture needs, derived from the objects, not from the policies: the health-check
@@ -47,7 +47,9 @@ RULES = {
     "reachability-exposed": "no pod accepts connections beyond those paths and opt-in clients (never any pod or any address), evaluated by network-config-analyzer",
 }
 
-GMP = ("gmp-system", {"app.kubernetes.io/name": "collector"})
+# Managed Prometheus collectors: sources disagree on gmp-system or gke-gmp-system, so a scrape must be admitted from both.
+GMP_NAMESPACES = ("gmp-system", "gke-gmp-system")
+GMP_LABELS = {"app.kubernetes.io/name": "collector"}
 AGENT_NAMESPACES = ("kube-system", "gke-managed-system")
 CLIENT_LABEL = "inference-fleet.dev/model-client"
 _WORKLOADS = ("Deployment", "Job", "StatefulSet", "DaemonSet", "ReplicaSet")
@@ -141,7 +143,8 @@ class _Requirements:
             ns, spec = namespace(pm), pm.get("spec") or {}
             selector = (spec.get("selector") or {}).get("matchLabels") or {}
             for ep in spec.get("endpoints") or []:
-                self.add(ns, selector, [_in_namespace(*GMP)], _container_port(self._selected(ns, selector), ep.get("port")))
+                for gmp in GMP_NAMESPACES:
+                    self.add(ns, selector, [_in_namespace(gmp, GMP_LABELS)], _container_port(self._selected(ns, selector), ep.get("port")))
         for am in by_kind.get("AutoscalingMetric", []):
             ns, spec = namespace(am), am.get("spec") or {}
             agents = [{"namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In",
@@ -170,14 +173,15 @@ def _peers() -> list[dict]:
     """Namespaces (with the label the API server adds) and the stand-in pods connections are asked about."""
     ours = [UNDER]
     out = []
-    for ns in sorted(set(ours) | {GMP[0], *AGENT_NAMESPACES, ELSEWHERE}):
+    for ns in sorted(set(ours) | {*GMP_NAMESPACES, *AGENT_NAMESPACES, ELSEWHERE}):
         out.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}})
 
     def pod(pod_name: str, ns: str, lbls: dict) -> dict:
         return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod_name, "namespace": ns, "labels": lbls},
                 "spec": {"containers": [{"name": "c", "image": "stand-in"}]}}
 
-    out.append(pod("prometheus-collector", GMP[0], GMP[1]))
+    for gmp in GMP_NAMESPACES:
+        out.append(pod("prometheus-collector", gmp, GMP_LABELS))
     for ns in AGENT_NAMESPACES:
         out.append(pod("metrics-agent", ns, {"k8s-app": "metrics-agent"}))
     out.append(pod("any-pod", ELSEWHERE, {"app": "anything"}))
