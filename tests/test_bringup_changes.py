@@ -42,12 +42,15 @@ def test_new_weights_are_a_new_job_the_servers_wait_for(tmp_path):
     assert job_source.endswith("@" + "1" * 40)
 
 
-def test_a_new_image_keeps_the_servers_behind_the_same_job(tmp_path):
+def test_a_new_image_is_a_new_job_too_and_the_servers_follow_it(tmp_path):
+    # The loader's download container runs the server image, and a Job's pod template is immutable: a new image must
+    # be a new Job (applied beside the old one, never an update the API server refuses). The marker's source is the same.
     data = yaml.safe_load((REPO / "fleet.yaml").read_text())
     data["server"]["image"] = "vllm/vllm-tpu:v0.11.2"
     changed = tmp_path / "fleet.yaml"
     changed.write_text(yaml.safe_dump(data))
     before, after = _cluster_objects(REPO / "fleet.yaml"), _cluster_objects(changed)
-    assert _job(before)["metadata"]["name"] == _job(after)["metadata"]["name"]
-    assert after[("Deployment", "gemma3-27b-vllm")]["metadata"]["annotations"][DEPENDS_ON] == \
-        before[("Deployment", "gemma3-27b-vllm")]["metadata"]["annotations"][DEPENDS_ON]
+    new = _job(after)
+    assert _job(before)["metadata"]["name"] != new["metadata"]["name"]
+    server = after[("Deployment", "gemma3-27b-vllm")]
+    assert server["metadata"]["annotations"][DEPENDS_ON] == f"batch/namespaces/llm-serving/Job/{new['metadata']['name']}"

@@ -3,25 +3,28 @@
 Argo CD ships Lua health checks for Gateway API and Config Connector kinds but none for InferencePool, ComputeClass
 or GKE's policies; without one an object is healthy as soon as it exists, so a RollingSync step (which waits for
 Application health) would go on past a pool no controller accepted. These scripts go into ``argocd-cm`` as
-``resource.customizations.health.<group>_<Kind>``: Degraded when a controller reports a condition False, Healthy
-when it reports one True, Progressing until it reports anything."""
+``resource.customizations.health.<group>_<Kind>``: Degraded when a controller reports a condition False (the step
+stops with its reason), Healthy otherwise."""
 
 from __future__ import annotations
 
-# InferencePool: status.parents[].conditions, per Gateway (Accepted, ResolvedRefs) or the multi-cluster export
-# (Exported).
+# What GKE writes into these statuses is not documented for every case (an exported pool in a cluster whose Gateway
+# lives elsewhere may carry no parents at all), so an object no controller has reported on is Healthy: a check that
+# waited for a report that never comes would stall the RollingSync for good. A condition reported False is Degraded,
+# and stops the rollout with the controller's reason.
+
+# InferencePool: status.parents[].conditions (Accepted, ResolvedRefs per Gateway; Exported for the fleet).
 POOL = """\
-hs = {status = "Progressing", message = "waiting for a controller to accept or export the pool"}
+hs = {status = "Healthy", message = "no controller reports a problem with the pool"}
 if obj.status ~= nil and obj.status.parents ~= nil then
   for _, parent in ipairs(obj.status.parents) do
     for _, c in ipairs(parent.conditions or {}) do
-      if c.status == "False" and (c.type == "Accepted" or c.type == "ResolvedRefs" or c.type == "Exported") then
+      if c.status == "False" then
         hs.status = "Degraded"
         hs.message = c.type .. " False: " .. (c.reason or "") .. " " .. (c.message or "")
         return hs
       end
-      if c.status == "True" and (c.type == "Accepted" or c.type == "Exported") then
-        hs.status = "Healthy"
+      if c.status == "True" then
         hs.message = c.type .. ": " .. (c.message or c.reason or "")
       end
     end
@@ -30,18 +33,24 @@ end
 return hs
 """
 
-# ComputeClass and GKE's Gateway policies: status.conditions.
+# ComputeClass and GKE's Gateway policies: status.conditions, and per target status.ancestors[].conditions.
 CONDITIONS = """\
-hs = {status = "Progressing", message = "waiting for GKE to report the object's status"}
-if obj.status ~= nil and obj.status.conditions ~= nil then
-  for _, c in ipairs(obj.status.conditions) do
+hs = {status = "Healthy", message = "GKE reports no problem"}
+local lists = {}
+if obj.status ~= nil then
+  if obj.status.conditions ~= nil then table.insert(lists, obj.status.conditions) end
+  for _, a in ipairs(obj.status.ancestors or {}) do
+    if a.conditions ~= nil then table.insert(lists, a.conditions) end
+  end
+end
+for _, conditions in ipairs(lists) do
+  for _, c in ipairs(conditions) do
     if c.status == "False" then
       hs.status = "Degraded"
       hs.message = c.type .. " False: " .. (c.reason or "") .. " " .. (c.message or "")
       return hs
     end
     if c.status == "True" then
-      hs.status = "Healthy"
       hs.message = c.type .. ": " .. (c.message or c.reason or "")
     end
   end

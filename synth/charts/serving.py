@@ -164,7 +164,7 @@ def spec_for(kind: str) -> ValuesSpec:
                 "loader": Group({
                     "enabled": boolean("Run the Job that copies the weights into this cluster's bucket (skips a complete bucket)."),
                 }),
-                "jobId": string("Hash of source, bucket and path: part of the Job's name, so new weights get a new Job.", pattern="^[a-f0-9]{10}$"),
+                "jobId": string("Hash of what the loader's pod template is made from (source, bucket, path, images, scratch, node pool): part of the Job's name, so any change is a new Job (a Job's template is immutable).", pattern="^[a-f0-9]{10}$"),
                 "sourceKind": string("Where the weights come from.", enum=["huggingface", "gcs", "none"]),
                 "sourceId": string("What the bucket's marker object records (hf://REPO@REVISION or gs://...).", maxLength=512),
                 "repo": string("Hugging Face repository id.", maxLength=96),
@@ -272,7 +272,7 @@ def values(fleet: Fleet, served: ServedModel, cluster: Cluster | None) -> dict:
             "objectives": [{"name": n, "priority": o.priority} for n, o in zip(fleet.objective_names(served), rt.objectives)],
         },
         "networkPolicy": {"enabled": True, "proxySubnets": subnets, "healthCheckRanges": list(catalog.HEALTH_CHECK_RANGES)},
-        "weights": weights_values(served, bucket),
+        "weights": weights_values(served, bucket, fleet.system_pool.name),
         "tests": {"enabled": True},
     }
 
@@ -301,7 +301,10 @@ def double_quantity(q: str) -> str:
     return f"{int(number) * 2}{q[len(number):]}"
 
 
-def weights_values(served: ServedModel, bucket: str) -> dict:
+def weights_values(served: ServedModel, bucket: str, node_pool: str) -> dict:
+    """The loader's values. Its Job name carries a hash of everything its pod template is rendered from (source,
+    destination, images, scratch size, node pool): a Job's template is immutable, so any change is a new Job that
+    GitOps tools create beside the finished one, never an update they would be refused."""
     model = served.model
     src = model.source
     kind = "none" if src is None else ("gcs" if isinstance(src, GcsSource) else "huggingface")
@@ -309,7 +312,8 @@ def weights_values(served: ServedModel, bucket: str) -> dict:
     hf = src if isinstance(src, HuggingFaceSource) else None
     return {
         "loader": {"enabled": model.loader and src is not None},
-        "jobId": hashlib.sha256(f"{source_id}\0{bucket}\0{model.path}".encode()).hexdigest()[:10],
+        "jobId": hashlib.sha256("\0".join((source_id, bucket, model.path, catalog.CLOUD_SDK_IMAGE, served.server.image,
+                                            f"{model.size_gi + 4}Gi", node_pool)).encode()).hexdigest()[:10],
         "sourceKind": kind,
         "sourceId": source_id,
         "repo": hf.repo if hf else "",

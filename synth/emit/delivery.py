@@ -3,7 +3,7 @@ Config Sync RootSync per cluster. Both point each cluster at its overlay. Plain 
 
 from __future__ import annotations
 
-from ..bringup import health
+from ..bringup import health, timeline
 from ..config.model import Fleet
 from ..plan import Plan
 from .crds import chart_crd_sources
@@ -119,12 +119,22 @@ def root_sync(fleet: Fleet, cluster) -> dict:
         git["gcpServiceAccountEmail"] = d.gcp_service_account_email
     elif d.config_sync_auth in ("token", "ssh", "githubapp", "cookiefile"):
         git["secretRef"] = {"name": d.secret_name}
+    spec = {"sourceType": "git", "sourceFormat": "unstructured", "git": git}
+    if cluster is not None and cluster.serving:
+        # depends-on waits up to reconcileTimeout (default 5m) for a dependency, else the dependent waits for the next
+        # sync: give it the loader's copy and the servers' start-up, as the timeline estimates them.
+        spec["override"] = {"reconcileTimeout": f"{timeline.timeout(reconcile_seconds(fleet, cluster)) // 60}m"}
     return {
         "apiVersion": "configsync.gke.io/v1beta1",
         "kind": "RootSync",
         "metadata": _metadata(fleet, "config-management-system"),
-        "spec": {"sourceType": "git", "sourceFormat": "unstructured", "git": git},
+        "spec": spec,
     }
+
+
+def reconcile_seconds(fleet: Fleet, cluster) -> int:
+    """The longest a dependency of ``cluster``'s objects takes to reconcile: the weights copy or a server's start."""
+    return max(max(timeline.weights_copy_seconds(m), timeline.time_to_serve(m)) for m in fleet.models_in(cluster))
 
 
 def _infra_metadata(fleet: Fleet) -> dict:

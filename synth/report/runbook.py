@@ -122,6 +122,8 @@ def bring_up(fleet: Fleet) -> list[Step]:
         "buckets and grants, gateway addresses, DNS)" + (", through Git or directly" if dl.config_sync else "") + ":",
         tuple(infra),
         _wait("every Config Connector object is Ready (clusters take longest)",
+              [f"kubectl wait -n {fleet.infra.namespace} --for=create containercluster/{c.name} --timeout=10m"
+               for c in fleet.clusters] +
               [f"kubectl wait -n {fleet.infra.namespace} --for=condition=Ready containercluster,containernodepool,"
                "gkehubmembership,gkehubfeature,storagebucket,computeaddress --all --timeout="
                f"{tl.timeout(tl.CLUSTER_S) // 60}m"], tl.CLUSTER_S), tl.CLUSTER_S))
@@ -167,6 +169,7 @@ def bring_up(fleet: Fleet) -> list[Step]:
                     cmds.append(f'gcloud storage rsync --recursive "${{{var}}}" gs://{bucket}/{a.path} --project={p}')
         steps.append(Step("The LoRA adapters, into each region's bucket (the weights loader copies base models only; the "
                           "model server waits for every adapter). Export each folder's local path first:", tuple(cmds)))
+    steps += _manual_pools(fleet)
     steps += _deliver(fleet)
     steps += _serve(fleet)
     return steps
@@ -195,8 +198,9 @@ def _deliver(fleet: Fleet) -> list[Step]:
              f"kubectl -n {dl.argocd_namespace} apply -f delivery/argocd/appproject.yaml -f delivery/argocd/applicationset.yaml"
              "   # label each cluster Secret as applicationset.yaml says; progressive syncs on"),
             _wait("every Application is Healthy (the weights Job complete, the servers available, the pool accepted)",
-                  [f"kubectl -n {dl.argocd_namespace} wait application/{a} --for=jsonpath='{{.status.health.status}}'=Healthy "
-                   f"--timeout={tl.timeout(argo_s) // 60}m" for a in apps], argo_s),
+                  [f"kubectl -n {dl.argocd_namespace} wait application/{a} --for=create --timeout=10m" for a in apps]
+                  + [f"kubectl -n {dl.argocd_namespace} wait application/{a} --for=jsonpath='{{.status.health.status}}'=Healthy "
+                     f"--timeout={tl.timeout(argo_s) // 60}m" for a in apps], argo_s),
             argo_s))
     if dl.config_sync:
         cmds = [f"gcloud beta container fleet config-management enable --project={fleet.project.id}",
@@ -209,21 +213,18 @@ def _deliver(fleet: Fleet) -> list[Step]:
         out.append(Step(
             "Config Sync: CRDs and the namespace apply first; config.kubernetes.io/depends-on holds the servers until the "
             "weights Job is complete and the pool until its servers are available:", tuple(cmds),
-            _wait("every cluster's ResourceGroup reports all objects Current",
+            _wait("every cluster's ResourceGroup reports every object Current (the Job complete, the servers available)",
                   [f"nomos status --contexts={','.join(context(fleet, c) for c in fleet.clusters)}"]
-                  + [f"kubectl --context={context(fleet, c)} -n config-management-system wait resourcegroup/{fleet.name} "
-                     f"--for=jsonpath='{{.status.conditions[?(@.type==\"Reconciling\")].status}}'=False "
-                     f"--timeout={tl.timeout(total) // 60}m" for c in fleet.clusters], total), total))
+                  + [cmd for c in fleet.clusters for cmd in _resource_group_wait(fleet, c, tl.timeout(total))], total), total))
     helm = []
     for c in fleet.clusters:
-        keys = [serving_key(fleet, m) for m in fleet.models_in(c)] + (["gateway"] if c.name == fleet.gateway.config_cluster else [])
-        for key in keys:
+        for key in [serving_key(fleet, m) for m in fleet.models_in(c)]:  # the gateway chart once the imports exist
             helm.append(f"helm --kube-context={context(fleet, c)} install {release_name(fleet, key)} charts/{fleet.name}-{key} "
                         f"-n {ns} -f charts/{fleet.name}-{key}/values-{c.name}.yaml --wait --wait-for-jobs "
                         f"--timeout={tl.timeout(max(copy, serve)) // 60}m   # per operation: the hook Job, then the servers")
     out.append(Step(
-        "Helm (one of the ways): the chart's CRDs first, the weights loader as a pre-install hook Helm waits for, then the "
-        "servers, waited for until available:", tuple(helm),
+        "Helm (one of the ways): each serving chart, its CRDs first, the weights loader as a pre-install hook Helm waits "
+        "for, then the servers, waited for until available (the gateway chart follows the imports below):", tuple(helm),
         _wait("every release is deployed (helm install returns only then, or fails at the timeout)",
               [f"helm --kube-context={context(fleet, c)} -n {ns} status {release_name(fleet, serving_key(fleet, m))}"
                for c in fleet.serving_clusters for m in fleet.models_in(c)], total),
@@ -232,8 +233,8 @@ def _deliver(fleet: Fleet) -> list[Step]:
     for c in fleet.clusters:
         ctx = context(fleet, c)
         for ph in PHASES:
-            if ph.name not in _phases_in(fleet, c):
-                continue  # kubectl apply -l refuses a selector that matches nothing
+            if ph.name not in _phases_in(fleet, c) or ph.name in ("gateway", "checks"):
+                continue  # kubectl apply -l refuses a selector that matches nothing; the gateway follows the imports
             kubectl.append(f"kubectl --context={ctx} apply --server-side -k overlays/{c.name} -l {PHASE_LABEL}={ph.name}"
                            f"   # then: {ph.wait}")
             if ph.name == "crds":
@@ -247,6 +248,16 @@ def _deliver(fleet: Fleet) -> list[Step]:
     out.append(Step("kubectl alone (one of the ways): each overlay phase by phase, waiting between them:", tuple(kubectl),
                     expected_s=total))
     return out
+
+
+def _resource_group_wait(fleet: Fleet, cluster, timeout_s: int) -> list[str]:
+    """Wait until the RootSync's ResourceGroup exists and lists objects, every one of them Current (kstatus)."""
+    ctx, name = context(fleet, cluster), fleet.name
+    get = (f"kubectl --context={ctx} -n config-management-system get resourcegroup {name} "
+           "-o jsonpath='{.status.resourceStatuses[*].status}'")
+    return [f"kubectl --context={ctx} -n config-management-system wait --for=create resourcegroup/{name} --timeout=10m",
+            f"timeout {timeout_s // 60}m sh -c 'until s=$({get.replace(chr(39), chr(34))}) && [ -n \"$s\" ] && "
+            f"[ -z \"$(echo $s | tr \" \" \"\\n\" | grep -v ^Current$)\" ]; do sleep 30; done'"]
 
 
 def _phases_in(fleet: Fleet, cluster) -> set[str]:
@@ -265,21 +276,33 @@ def _serve(fleet: Fleet) -> list[Step]:
     ns, cfg, gw = fleet.namespace, fleet.config_cluster, fleet.gateway
     ctx = context(fleet, cfg)
     pools = [m.pool for m in fleet.models]
+    nics = [f"kubectl --context={context(fleet, c)} -n {ns} exec deployment/{m.server_name} -c vllm -- ls /sys/class/net"
+            f"   # the extra NICs managed DRANET attached in {c.name}"
+            for c in fleet.serving_clusters for m in fleet.models_in(c) if m.server.dranet.enabled]
     out = [Step(
         "The config cluster imports every exported pool (GKE creates one GCPInferencePoolImport per pool):", (),
         _wait("each pool's import exists",
               [f"kubectl --context={ctx} -n {ns} wait --for=create gcpinferencepoolimports.networking.gke.io/{pool} "
-               f"--timeout={tl.timeout(tl.IMPORT_S) // 60}m" for pool in pools], tl.IMPORT_S), tl.IMPORT_S)]
+               f"--timeout={tl.timeout(tl.IMPORT_S) // 60}m" for pool in pools], tl.IMPORT_S), tl.IMPORT_S, tuple(nics))]
     checks = [f"kubectl --context={ctx} -n {ns} get gateway {gw.name} -o jsonpath='{{.status.addresses}}'"]
     if fleet.dns.enabled:
         checks.append(f"gcloud dns record-sets describe {fleet.dns.fqdn} --type=A --zone={fleet.dns.zone} --project={fleet.project.id}"
                       f"   # clients see a change within the TTL, {fleet.dns.ttl} s")
+    gateway = [f"helm --kube-context={ctx} install {release_name(fleet, 'gateway')} charts/{fleet.name}-gateway -n {ns} "
+               f"-f charts/{fleet.name}-gateway/values-{cfg.name}.yaml   # (Helm)",
+               f"kubectl --context={ctx} apply --server-side -k overlays/{cfg.name} -l {PHASE_LABEL}=gateway   # (kubectl)"]
     out.append(Step(
-        f"The Gateway is programmed: the load balancer exists and answers on every region's address:", (),
+        f"The gateway on the config cluster, once the imports exist (Argo CD and Config Sync deliver it themselves, in its "
+        f"phase); it is programmed when the load balancer answers on every region's address:", tuple(gateway),
         _wait(f"Gateway {gw.name} is Programmed",
               [f"kubectl --context={ctx} -n {ns} wait gateway/{gw.name} --for=condition=Programmed "
                f"--timeout={tl.timeout(tl.GATEWAY_S) // 60}m"], tl.GATEWAY_S), tl.GATEWAY_S + (fleet.dns.ttl if fleet.dns.enabled else 0),
         tuple(checks)))
+    return out
+
+
+def _manual_pools(fleet: Fleet) -> list[Step]:
+    out: list[Step] = []
     for m in fleet.models:
         srv = m.server
         if srv.tpu is None:
@@ -299,8 +322,8 @@ def _serve(fleet: Fleet) -> list[Step]:
                         f"--node-labels=cloud.google.com/compute-class={m.compute_class}"
                         f"{',cloud.google.com/gke-networking-dra-driver=true' if srv.dranet.enabled else ''} "
                         f"--node-taints=cloud.google.com/compute-class={m.compute_class}:NoSchedule{extra} --project={fleet.project.id}")
-        out.append(Step("Only for clusters older than the ComputeClass DRANET fields (Rapid 1.35): create the TPU pool "
-                        f"yourself, joined to ComputeClass {m.compute_class} by its label and taint:", tuple(cmds)))
+        out.append(Step("Only for clusters older than the ComputeClass DRANET fields (Rapid 1.35), before delivering: create "
+                        f"the TPU pool yourself, joined to ComputeClass {m.compute_class} by its label and taint:", tuple(cmds)))
     return out
 
 
@@ -309,22 +332,32 @@ def teardown(fleet: Fleet) -> list[Step]:
     cfg = fleet.config_cluster
     ctx = context(fleet, cfg)
     out = []
+    stop = []
+    if dl.config_sync:
+        stop.append(f"kubectl -n config-management-system delete rootsync {fleet.name}-infra --ignore-not-found   # (Config Sync, on the "
+                    "management cluster) orphans what it applied")
+    if dl.argocd:
+        stop.append(f"kubectl -n {dl.argocd_namespace} delete application {fleet.name}-infra --ignore-not-found   # (Argo CD) no "
+                    "finalizer: the objects stay")
+    out.append(Step("Stop delivering infra/ first, so nothing re-creates what the next steps delete (the fleet features, "
+                    "the firewall rules):", tuple(stop) or ("# infra/ was applied with kubectl: nothing to stop",)))
     remove = []
     if dl.argocd:
-        remove.append(f"kubectl -n {dl.argocd_namespace} delete applicationset {fleet.name}   # (Argo CD) Applications go in reverse "
+        remove.append(f"kubectl -n {dl.argocd_namespace} delete applicationset {fleet.name} --ignore-not-found   # (Argo CD) Applications go in reverse "
                       "step order (deletionOrder: Reverse); their objects stay (preserveResourcesOnDeletion): delete them below")
     if dl.config_sync:
         remove += [f"kubectl --context={context(fleet, c)} -n config-management-system annotate rootsync {fleet.name} "
                    f"configsync.gke.io/deletion-propagation-policy=Foreground && kubectl --context={context(fleet, c)} "
                    f"-n config-management-system delete rootsync {fleet.name}   # (Config Sync) Foreground: deletes what it applied"
                    for c in [cfg]]
-    remove.append(f"helm --kube-context={ctx} -n {ns} uninstall {release_name(fleet, 'gateway')} --wait   # (Helm)")
+    remove.append(f"helm --kube-context={ctx} -n {ns} uninstall {release_name(fleet, 'gateway')} --ignore-not-found --wait   # (Helm)")
     remove.append(f"kubectl --context={ctx} -n {ns} delete httproute,healthcheckpolicy,gcpbackendpolicy,gateway "
-                  f"-l app.kubernetes.io/part-of={fleet.name} --wait   # (kubectl, or what the tools left)")
+                  f"-l app.kubernetes.io/part-of={fleet.name} --ignore-not-found --wait   # (kubectl, or what the tools left)")
     out.append(Step(f"The gateway objects on the config cluster {cfg.name}, first: the load balancer goes with them:",
                     tuple(remove),
                     _wait(f"Gateway {gw.name} is gone (GKE has deleted the load balancer)",
-                          [f"kubectl --context={ctx} -n {ns} wait --for=delete gateway/{gw.name} --timeout={tl.timeout(tl.GATEWAY_S) // 60}m"],
+                          [f"kubectl --context={ctx} -n {ns} wait --for=delete gateway/{gw.name} --timeout={tl.timeout(tl.GATEWAY_S) // 60}m"
+                           "   # returns at once if it is already gone"],
                           tl.GATEWAY_S), tl.GATEWAY_S))
     work = []
     for c in fleet.clusters:
@@ -334,16 +367,21 @@ def teardown(fleet: Fleet) -> list[Step]:
                         f"configsync.gke.io/deletion-propagation-policy=Foreground && kubectl --context={cctx} "
                         f"-n config-management-system delete rootsync {fleet.name}   # (Config Sync)")
         for m in fleet.models_in(c):
-            work.append(f"helm --kube-context={cctx} -n {ns} uninstall {release_name(fleet, serving_key(fleet, m))} --wait   # (Helm)")
-        work.append(f"kubectl --context={cctx} delete namespace {ns} --wait   # pools, objectives, servers, the loader's hook objects")
+            work.append(f"helm --kube-context={cctx} -n {ns} uninstall {release_name(fleet, serving_key(fleet, m))} --ignore-not-found "
+                        "--wait   # (Helm)")
+        work.append(f"kubectl --context={cctx} delete namespace {ns} --ignore-not-found --wait   # pools, objectives, servers, the "
+                    "loader's hook objects")
     out.append(Step("The workloads in every cluster (routing, then servers; the exported pools leave the import):", tuple(work),
                     _wait(f"namespace {ns} is gone in every cluster",
                           [f"kubectl --context={context(fleet, c)} wait --for=delete namespace/{ns} --timeout={tl.timeout(300) // 60}m"
                            for c in fleet.clusters], 300), 300))
     out.append(Step(
         "The fleet's multi-cluster features (infra/ holds them; Config Connector deletes them):",
-        (f"kubectl -n {fleet.infra.namespace} delete gkehubfeature {fleet.name}-multiclusteringress {fleet.name}-multiclusterservicediscovery --wait",),
-        _wait("the features are disabled", [f"gcloud container fleet ingress describe --project={p}   # NOT_FOUND"], 300), 300))
+        (f"kubectl -n {fleet.infra.namespace} delete gkehubfeature {fleet.name}-multiclusteringress "
+         f"{fleet.name}-multiclusterservicediscovery --ignore-not-found --wait --timeout=10m",),
+        _wait("fleet ingress is disabled",
+              [f"timeout 10m sh -c 'while gcloud container fleet ingress describe --project={p} >/dev/null 2>&1; do sleep 20; done'"], 300),
+        300))
     out.append(Step(
         "What the load balancer leaves behind: GKE's firewall rules for the gateway and service discovery:",
         (f"gcloud compute firewall-rules list --project={p} --filter=\"network~{fleet.network.name} AND (name~^k8s-fw-l7 OR name~mcsd)\" "
@@ -352,11 +390,11 @@ def teardown(fleet: Fleet) -> list[Step]:
          f"--format='value(name)' | xargs -r gcloud compute firewall-rules delete --quiet --project={p}"), expected_s=120))
     abandoned = ", ".join(("clusters", "the VPC", "buckets (with the weights)", "enabled APIs"))
     out.append(Step(
-        f"The infrastructure: Config Connector deletes what infra/ holds except what it abandons ({abandoned}); delete those "
-        "yourself, clusters before the network:",
-        ("kubectl delete -k infra/ --wait",
-         *(f"gcloud container clusters delete {c.name} --location={c.region} --project={p} --quiet" for c in fleet.clusters),
-         f"gcloud compute networks subnets list --project={p} --network={fleet.network.name} --format='value(name,region)'"
+        f"The infrastructure: the clusters first (Config Connector abandons them, and their subnets cannot go while they "
+        f"run), then what infra/ holds (Config Connector deletes it, except what it abandons: {abandoned}), then the rest:",
+        (*(f"gcloud container clusters delete {c.name} --location={c.region} --project={p} --quiet" for c in fleet.clusters),
+         "kubectl delete -k infra/ --ignore-not-found --wait --timeout=30m",
+         f"gcloud compute networks subnets list --project={p} --network={fleet.network.name} --format='value(name,region.basename())'"
          f" | while read n r; do gcloud compute networks subnets delete \"$n\" --region=\"$r\" --project={p} --quiet; done",
          f"gcloud compute networks delete {fleet.network.name} --project={p} --quiet",
          *(f"gcloud storage rm --recursive gs://{b}   # the weights; keep it to skip the copy next time"
