@@ -113,8 +113,7 @@ def test_helm_template_equals_overlay_renderer(config, chart_key, label, values,
     vfile = tmp_path / "values.yaml"
     vfile.write_text(json.dumps(values))
     helm = tool("helm")
-    lint = run([helm, "lint", "--strict", "--kube-version", "1.34.0", str(chart_dir), "-f", str(vfile)])
-    assert lint.returncode == 0, lint.stdout + lint.stderr
+    # (helm lint --strict runs on every values file the output ships, in test_every_values_file_lints_and_renders.)
     rendered = run([helm, "template", "release", str(chart_dir), "-f", str(vfile), "--skip-tests", "--kube-version", "1.34.0"])
     assert rendered.returncode == 0, rendered.stderr
     from_helm = sorted(_docs(rendered.stdout), key=_key)

@@ -46,7 +46,10 @@ def test_trivy_finds_nothing_beyond_the_accepted(config, synthesized):
     accepted = _accepted()
     used = set()
     unexpected = []
-    folders = [*sorted((out / "charts").iterdir()), out / "overlays", out / "infra"]
+    # The overlays hold every chart's objects as each cluster gets them; trivy's own Helm rendering of the charts (at
+    # their defaults) is scanned for the default fleet and the multi-model example, whose charts cover every template.
+    charts = sorted((out / "charts").iterdir()) if config.name == "fleet.yaml" or "examples" in config.parts else []
+    folders = [*charts, out / "overlays", out / "infra"]
     for folder in folders:
         for target, check, title in _scan(folder):
             hits = [i for i, e in enumerate(accepted) if e["check"] == check and fnmatch.fnmatch(target, e["where"])]
