@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 export JSII_NODE := $(CURDIR)/.tools/bin/node
 PY := $(CURDIR)/.venv/bin/python
 
-.PHONY: bootstrap synth check test validate plan bench golden clean diagram docs
+.PHONY: bootstrap synth check test test-fast validate plan bench golden clean diagram docs
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -26,8 +26,12 @@ plan: bootstrap ## print the fleet plan and failover table
 validate: bootstrap ## validate what every cluster receives (kubectl kustomize of each overlay)
 	@$(PY) -m synth validate --kubernetes-version $(K8S) --overlays "$(OUT)/overlays"
 
-test: bootstrap ## the whole test suite, including the drift check
-	@$(PY) -m pytest -q -p no:cacheprovider
+test: bootstrap ## the whole test suite, including the drift check (one worker per core)
+	@$(PY) -m pytest -q -p no:cacheprovider -n auto
+
+test-fast: bootstrap ## the inner loop: everything but the process-level tests (signals, the wheel, trivy)
+	@$(PY) -m pytest -q -p no:cacheprovider -n auto --ignore=tests/test_safe_runs.py --ignore=tests/test_package.py \
+		--ignore=tests/test_posture_scanner.py
 
 golden: bootstrap ## accept the current output of the test fleets as the new golden files
 	@UPDATE_GOLDEN=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_drift.py -k test_golden

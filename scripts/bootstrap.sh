@@ -29,7 +29,7 @@ if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stam
   if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' >"$log" 2>&1; then
     tail -n 20 "$log" >&2; die "pip install failed (full log: $log)"
   fi
-  .venv/bin/python -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("cdk8s", "cdk8s_plus_30", "yaml", "jsonschema", "kubernetes_validate", "celpy", "pytest", "hypothesis", "lupa")))' \
+  .venv/bin/python -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("cdk8s", "cdk8s_plus_30", "yaml", "jsonschema", "kubernetes_validate", "celpy", "pytest", "hypothesis", "lupa", "xdist")))' \
     || die "Python dependencies are missing after pip install (log: $log)"
   touch "$stamp"
 fi

@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--infra", help="the infra/ root (Config Connector objects: node pools, subnets, addresses, DNS)")
     v.add_argument("--kubernetes-version", default="1.34", help="Kubernetes minor for built-in kinds (default 1.34)")
     v.add_argument("--json", action="store_true", help="print a JSON report")
+    v.add_argument("--strict", action="store_true",
+                   help="rules that could not be checked (the input lacks the infra root or another cluster) fail too")
 
     pl = sub.add_parser("plan", help="print the fleet plan, failover table and operator runbook")
     pl.add_argument("--config", default="fleet.yaml", help="fleet file (default: fleet.yaml)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import progress
+
 from pathlib import Path
 
 from .config.loader import load_fleet
@@ -157,9 +159,14 @@ def synthesize(config: str | Path, out: Path, lock_timeout: float = 120) -> dict
     check_out(out)
     # Everything that can refuse the input runs before the folder is touched (bad input writes nothing, not even
     # the lock file); only the write is serialized with other runs.
-    warm = _start_prewarm()
-    plan, files, seeds = render(config)
-    warm()
+    # Two threads import at once here (the prewarm thread: the validator's libraries; this one: cdk8s and jsii), and
+    # some modules are shared. An interruption raised inside Python's import locks can leave one held and both
+    # threads waiting for good, so signals are held until the prewarm thread has finished (a second or two), then
+    # raised: the run still stops before writing anything.
+    with progress.critical():
+        warm = _start_prewarm()
+        plan, files, seeds = render(config)
+        warm()
     validate_plan(plan)
     with output_lock(out, lock_timeout, f"inference-fleet synth --config {config}"):
         try:

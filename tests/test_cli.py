@@ -110,3 +110,23 @@ def test_old_node_is_refused(tmp_path):
     r = subprocess.run([sys.executable, "-m", "synth", "synth", "--out", str(tmp_path / "out")], capture_output=True,
                        text=True, cwd=REPO, env=env)
     assert r.returncode == 2 and "v20.20.2" in r.stderr and ">= 22" in r.stderr
+
+
+def test_what_cannot_be_checked_warns_and_strict_fails_it(tmp_path):
+    # One cluster's overlay without the infra root: reachability and scheduling need node pools and subnets that are
+    # not in the input. That is not a finding about the overlay: a warning, exit 0; --strict makes it an error.
+    from tests.conftest import tool
+
+    built = subprocess.run([tool("kubectl"), "kustomize", str(REPO / "overlays" / "gemma3-europe-west4")],
+                           capture_output=True, text=True, check=True)
+    one = tmp_path / "one.yaml"
+    one.write_text(built.stdout)
+    lenient = cli("validate", str(one))
+    assert lenient.returncode == 0, lenient.stdout + lenient.stderr
+    warnings = [line for line in lenient.stdout.splitlines() if line.startswith("warning: ")]
+    assert {w.split(": ")[4] for w in warnings} == {"reachability-required", "scheduling"}
+    assert all("not checked" in w for w in warnings)
+    assert "0 problem(s); 2 rule(s) not checked" in lenient.stdout
+    strict = cli("validate", "--strict", str(one))
+    assert strict.returncode == 1
+    assert not any(line.startswith("warning: ") for line in strict.stdout.splitlines())

@@ -144,6 +144,9 @@ def run_validate(args: argparse.Namespace) -> int:
 
     save_verdicts()
     stats = validator.stats
+    unchecked = [p for p in problems if p.unchecked]
+    problems = [p for p in problems if not p.unchecked]
+    strict = getattr(args, "strict", False)
     if args.json:
         print(json.dumps({
             "kubernetesVersion": args.kubernetes_version,
@@ -151,10 +154,16 @@ def run_validate(args: argparse.Namespace) -> int:
             "objects": stats.objects,
             "cel": {"evaluated": stats.cel_evaluated, "skipped": len(stats.cel_skipped), "skippedRules": sorted(set(stats.cel_skipped))},
             "problems": [p.__dict__ for p in problems],
+            "notChecked": [p.__dict__ for p in unchecked],
+            "strict": strict,
         }, indent=2))
     else:
         for p in problems:
             print(format_problem(p))
-        print(f"inference-fleet: {stats.objects} objects in {len(clusters)} cluster(s): {len(problems)} problem(s); "
+        for p in unchecked:
+            print(("" if strict else "warning: ") + format_problem(p))
+        not_checked = (f"; {len(unchecked)} rule(s) not checked ({'errors with --strict' if strict else 'warnings; --strict fails them'})"
+                       if unchecked else "")
+        print(f"inference-fleet: {stats.objects} objects in {len(clusters)} cluster(s): {len(problems)} problem(s){not_checked}; "
               f"CEL rules evaluated {stats.cel_evaluated}, skipped {len(stats.cel_skipped)} (unsupported by cel-python)")
-    return 1 if problems else 0
+    return 1 if problems or (strict and unchecked) else 0

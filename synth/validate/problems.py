@@ -15,15 +15,19 @@ class Problem:
     rule: str
     message: str
     cluster: str = ""
+    # The rule could not be checked: the input lacks what it needs (the infra root, another cluster). Not a finding:
+    # `validate` reports it as a warning (an error with --strict); synth always has the whole fleet in view.
+    unchecked: bool = False
 
 
 def format_problem(p: Problem) -> str:
     where = f"[{p.cluster}] " if p.cluster else ""
-    return f"{where}{p.file}: {p.obj}: {p.path or '.'}: {p.rule}: {p.message}"
+    kind = "not checked: " if p.unchecked else ""
+    return f"{where}{p.file}: {p.obj}: {p.path or '.'}: {p.rule}: {kind}{p.message}"
 
 
 def at_cluster(p: Problem, cluster: str) -> Problem:
-    return Problem(p.file, p.obj, p.path, p.rule, p.message, cluster)
+    return Problem(p.file, p.obj, p.path, p.rule, p.message, cluster, p.unchecked)
 
 
 def iter_objects(docs: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, dict]]:

@@ -352,7 +352,7 @@ def check(view: FleetView) -> list[Problem]:
             problems.append(Problem("", f"cluster/{cluster}", "", "reachability-required",
                                     "the gateway's proxy-only subnets are unknown without the infra root (its "
                                     "ComputeSubnetworks), so the paths from them cannot be checked: validate with --infra "
-                                    "or --overlays DIR beside infra/", cluster))
+                                    "or --overlays DIR beside infra/", cluster, unchecked=True))
             continue
         by_ns: dict[str, list] = {}
         for f, o in iter_objects(docs):

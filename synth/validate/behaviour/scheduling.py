@@ -307,7 +307,8 @@ def check(view: FleetView) -> list[Problem]:
         if pools is None:
             problems.append(Problem("", f"cluster/{cluster}", "", "scheduling",
                                     "no node pools are known for this cluster: validate it together with the infra root "
-                                    "(its ContainerCluster and ContainerNodePools), e.g. --overlays DIR beside infra/", cluster))
+                                    "(its ContainerCluster and ContainerNodePools), e.g. --overlays DIR beside infra/", cluster,
+                                    unchecked=True))
             continue
         placed: dict[int, list[Need]] = {}
         for need in needs:
