@@ -24,7 +24,7 @@ stamp=".venv/.installed"
 if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "bootstrap: creating .venv and installing Python dependencies" >&2
   "$python" -m venv .venv || die "python -m venv failed (on Debian: apt-get install python3-venv)"
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
+  # The venv's own pip (Python >= 3.11 bundles pip >= 23) installs PEP 660 editables: no upgrade round-trip.
   log="$tools/pip-install.log"
   if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' >"$log" 2>&1; then
     tail -n 20 "$log" >&2; die "pip install failed (full log: $log)"
