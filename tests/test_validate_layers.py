@@ -73,7 +73,15 @@ def test_supplement_is_applied_on_top_of_upstream():
 
 def _problems(schema, value):
     found, stats = [], Stats()
-    _cel(schema, value, [], lambda path, rule, msg: found.append((path, msg)), stats)
+    _cel(schema, value, [], lambda path, rule, msg, unchecked=False: found.append((path, msg)), stats)
+    return found, stats
+
+
+def _emitted(schema: dict, value) -> tuple[list, Stats]:
+    from synth.validate.problems import Problem
+
+    found, stats = [], Stats()
+    _cel(schema, value, [], lambda path, rule, msg, unchecked=False: found.append(Problem("f", "o", path, rule, msg, "", unchecked)), stats)
     return found, stats
 
 
@@ -90,8 +98,50 @@ def test_cel_transition_rules_do_not_apply_to_a_create():
     assert found == [] and stats.cel_evaluated == 0 and stats.cel_skipped == []
 
 
-def test_cel_split_is_provided_and_unsupported_functions_are_counted():
+def test_kubernetes_cel_libraries_are_provided():
     assert _evaluate("self.split(',').size() == 2", "a,b") is True
-    schema = {"type": "string", "x-kubernetes-validations": [{"rule": "isURL(self)", "message": "url"}]}
-    found, stats = _problems(schema, "https://x")
-    assert found == [] and len(stats.cel_skipped) == 1
+    assert _evaluate("self.substring(2) == 'example.com'", "*.example.com") is True
+    assert _evaluate("isIP(self)", "10.0.0.1") is True and _evaluate("isIP(self)", "fe80::1%eth0") is False
+    assert _evaluate("isIP(self)", "example.com") is False
+    assert _evaluate("isURL(self)", "https://x/y") is True and _evaluate("isURL(self)", "/path") is True
+    assert _evaluate("isURL(self)", "not a url") is False
+    # Heterogeneous equality, as Kubernetes CEL has it: an int-or-string compared with 0.
+    assert _evaluate("self != 0", "8080") is True and _evaluate("self == 0", "x") is False
+
+
+def test_an_unknown_cel_function_is_not_checked_and_an_erroring_rule_rejects():
+    unknown = {"type": "string", "x-kubernetes-validations": [{"rule": "quantityLike(self)", "message": "q"}]}
+    found, stats = _emitted(unknown, "1Gi")
+    assert len(stats.cel_skipped) == 1 and all(p.unchecked for p in found) and found
+    # The API server rejects an object whose rule does not evaluate (here: a field read without has()).
+    erroring = {"type": "object", "properties": {"a": {"type": "string"}},
+                "x-kubernetes-validations": [{"rule": "self.b == 'x'", "message": "b"}]}
+    found, stats = _emitted(erroring, {"a": "y"})
+    assert [p.rule for p in found] == ["cel"] and not found[0].unchecked and "does not evaluate" in found[0].message
+
+
+def test_every_served_version_of_a_pinned_crd_is_checked():
+    from synth.validate.engine import Validator
+
+    route = {"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "HTTPRoute", "metadata": {"name": "r", "namespace": "n"},
+             "spec": {"parentRefs": [{"name": "g"}], "rules": [{"backendRefs": [{"name": "s", "port": 80}]}]}}
+    assert Validator().validate_object("f", route) == []
+    route["spec"]["rules"][0]["backendRefs"][0]["port"] = 70000
+    assert [p.rule for p in Validator().validate_object("f", route)] == ["schema"]
+
+
+def test_a_kind_without_a_schema_is_not_checked_rather_than_invalid():
+    from synth.validate.engine import Validator
+
+    found = Validator().validate_object("f", {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
+    assert [(p.rule, p.unchecked) for p in found] == [("schema", True)]
+
+
+def test_structural_defaults_are_applied_inside_list_items_before_the_schema():
+    from synth.validate.engine import apply_defaults
+
+    schema = {"type": "object", "properties": {"items": {"type": "array", "items": {
+        "type": "object", "properties": {"type": {"type": "string", "default": "IPAddress"}, "value": {"type": "string"}}}}}}
+    value = {"items": [{"value": "1.2.3.4"}, {"type": "Hostname", "value": "a"}]}
+    assert apply_defaults(schema, value) == {"items": [{"type": "IPAddress", "value": "1.2.3.4"}, {"type": "Hostname", "value": "a"}]}
+    assert value["items"][0] == {"value": "1.2.3.4"}  # the input is not changed

@@ -17,7 +17,7 @@ from .syntax import DNS1123_LABEL, LABEL_VALUE, QUALIFIED_NAME
 from .view import FleetView
 
 RULES = {
-    "api-containers": "container names are unique DNS-1123 labels, images are set, only init containers set restartPolicy (validateContainers, validateInitContainers)",
+    "api-containers": "a pod has at least one container; container names are unique DNS-1123 labels, images are set, only init containers set restartPolicy (ValidatePodSpec, validateContainers, validateInitContainers)",
     "api-container-ports": "container ports 1-65535 with IANA_SVC_NAME names unique in the container, valid protocols (validateContainerPorts, IsValidPortName)",
     "api-volumes": "volume names are unique DNS-1123 labels with exactly one source; mounts name a declared volume at a unique, absolute path (ValidateVolumes, ValidateVolumeMounts)",
     "api-resources": "quantities parse, requests <= limits, extended resources are whole, with limits equal to requests (validateResourceRequirements, ValidateResourceQuantityValue)",
@@ -27,7 +27,7 @@ RULES = {
     "api-services": "Service ports 1-65535, named when several, unique by name and by protocol/port; target ports valid (ValidateService, validateServicePort)",
     "api-target-ports": "named Service target ports and probe ports are ports the selected containers declare",
     "api-network-policies": "NetworkPolicy ports 1-65535 or IANA names, endPort only with a numeric port, each peer sets a selector or an ipBlock (never both), valid CIDRs with strict-subset excepts (ValidateNetworkPolicyPort, ValidateNetworkPolicyPeer, ValidateIPBlock)",
-    "api-deployments": "RollingUpdate surge/unavailable not both 0 and <= 100%, Recreate without rollingUpdate, progressDeadlineSeconds > minReadySeconds, restartPolicy Always (ValidateDeploymentSpec, ValidateRollingUpdateDeployment)",
+    "api-deployments": "replicas, minReadySeconds and revisionHistoryLimit >= 0, RollingUpdate surge/unavailable not both 0 and <= 100%, Recreate without rollingUpdate, progressDeadlineSeconds > minReadySeconds, restartPolicy Always (ValidateDeploymentSpec, ValidateRollingUpdateDeployment)",
     "api-jobs": "Jobs restart OnFailure or Never, carry no hand-written selector, have names that fit the job-name label (ValidateJob, validateGeneratedSelector)",
     "api-pdbs": "minAvailable and maxUnavailable are exclusive, non-negative, percentages <= 100% (ValidatePodDisruptionBudgetSpec)",
     "api-hpas": "minReplicas >= 1, maxReplicas >= minReplicas, each metric sets only its source, metric names are path segments (ValidateHorizontalPodAutoscalerSpec)",
@@ -108,11 +108,16 @@ class _Checker:
         inits = [("initContainers", i, c) for i, c in enumerate(pod.get("initContainers") or [])]
         volumes = pod.get("volumes") or []
         seen: dict[str, str] = {}
+        if not containers:  # ValidatePodSpec: at least one (the OpenAPI "required" is not what rejects it)
+            self.bad(f, o, f"{prefix}.containers", "api-containers", "at least one container is required")
         for group, i, c in inits + containers:
             cp = f"{prefix}.{group}[{i}]"
             self.unique_label(f, o, cp, c.get("name"), seen, "api-containers", "container")
             if not c.get("image"):
                 self.bad(f, o, f"{cp}.image", "api-containers", "image is required")
+            if "imagePullPolicy" in c and c["imagePullPolicy"] not in ("Always", "IfNotPresent", "Never"):
+                self.bad(f, o, f"{cp}.imagePullPolicy", "api-containers",
+                         f"{c['imagePullPolicy']!r} is not Always, IfNotPresent or Never (validatePullPolicy)")
             if group == "containers" and "restartPolicy" in c:
                 self.bad(f, o, f"{cp}.restartPolicy", "api-containers", "only init containers may set restartPolicy")
             if group == "initContainers" and c.get("restartPolicy") != "Always":
@@ -385,6 +390,9 @@ class _Checker:
 
     def deployment(self, f, o) -> None:
         spec = o.get("spec") or {}
+        for key in ("replicas", "minReadySeconds", "revisionHistoryLimit"):  # ValidateNonnegativeField
+            if isinstance(spec.get(key), int) and spec[key] < 0:
+                self.bad(f, o, f"spec.{key}", "api-deployments", f"{spec[key]} must be greater than or equal to 0")
         strategy = spec.get("strategy") or {}
         kind = strategy.get("type", "RollingUpdate")
         ru = strategy.get("rollingUpdate")

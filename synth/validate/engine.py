@@ -5,6 +5,8 @@ and a message that says how to fix it. A kind without a schema is a problem, nev
 
 from __future__ import annotations
 
+import copy
+
 import hashlib
 import json
 import re
@@ -74,13 +76,103 @@ def _split(s, sep, *limit):
     return celpy.celtypes.ListType([celpy.celtypes.StringType(x) for x in str(s).split(str(sep))])
 
 
+# The Kubernetes CEL libraries the pinned CRDs use that cel-python lacks (k8s.io/apiserver/pkg/cel/library and the
+# cel-go strings extension), with the semantics of their Go implementations.
+def _substring(s, start, *end):
+    text = str(s)
+    a, b = int(start), (int(end[0]) if end else len(text))
+    if not 0 <= a <= b <= len(text):
+        raise ValueError(f"substring: index out of range: {a}, {b}")
+    return celpy.celtypes.StringType(text[a:b])
+
+
+def _is_ip(s):
+    import ipaddress
+
+    text = str(s)
+    if "%" in text:  # zones are not IP addresses to the Kubernetes library
+        return celpy.celtypes.BoolType(False)
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return celpy.celtypes.BoolType(False)
+    return celpy.celtypes.BoolType(True)
+
+
+def _is_url(s):
+    # Go's url.ParseRequestURI: an absolute URL (scheme and, for hierarchical ones, anything after) or an absolute path.
+    from urllib.parse import urlsplit
+
+    text = str(s)
+    if not text or any(c in text for c in " \t\n") :
+        return celpy.celtypes.BoolType(False)
+    if text.startswith("/"):
+        return celpy.celtypes.BoolType(True)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return celpy.celtypes.BoolType(False)
+    return celpy.celtypes.BoolType(bool(parts.scheme) and bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", parts.scheme)))
+
+
+def _heterogeneous(op, differ: bool):
+    """Kubernetes CEL compares values of different types (an int-or-string against 0) as unequal instead of failing."""
+    def compare(a, b):
+        try:
+            return op(a, b)
+        except TypeError:
+            return celpy.celtypes.BoolType(differ)
+    return compare
+
+
+FUNCTIONS = {"split": _split, "substring": _substring, "isIP": _is_ip, "isURL": _is_url,
+             "_==_": _heterogeneous(celpy.evaluation.bool_eq, False), "_!=_": _heterogeneous(celpy.evaluation.bool_ne, True)}
+# Part of the verdict cache's name: a verdict depends on the functions it was computed with.
+FUNCTIONS_VERSION = "k8slib-2"
+
+
 def _program(rule: str):
     prog = _PROGRAMS.get(rule)
     if prog is None:
         env = _env()
-        prog = env.program(env.compile(rule), functions={"split": _split})
+        prog = env.program(env.compile(rule), functions=FUNCTIONS)
         _PROGRAMS[rule] = prog
     return prog
+
+
+def apply_defaults(schema: dict, value: Any) -> Any:
+    """``value`` with the structural schema's defaults applied as the API server does before validating: every absent
+    property with a ``default`` gets it, recursively through properties, array items and additionalProperties (the
+    defaults themselves are defaulted too). Returns a new value only where something changed."""
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, dict):
+        out = None
+        props = schema.get("properties") or {}
+        for key, sub in props.items():
+            if not isinstance(sub, dict):
+                continue
+            if key not in value and "default" in sub:
+                out = out if out is not None else dict(value)
+                out[key] = apply_defaults(sub, copy.deepcopy(sub["default"]))
+            elif key in value:
+                child = apply_defaults(sub, value[key])
+                if child is not value[key]:
+                    out = out if out is not None else dict(value)
+                    out[key] = child
+        add = schema.get("additionalProperties")
+        if isinstance(add, dict):
+            for key, v in value.items():
+                if key not in props:
+                    child = apply_defaults(add, v)
+                    if child is not v:
+                        out = out if out is not None else dict(value)
+                        out[key] = child
+        return value if out is None else out
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        items = [apply_defaults(schema["items"], v) for v in value]
+        return value if all(a is b for a, b in zip(items, value)) else items
+    return value
 
 
 def _with_defaults(schema: dict, value: Any) -> Any:
@@ -99,7 +191,7 @@ _BARE_SELF = re.compile(r"\bself\b(?!\s*\.)")
 def _verdict_file() -> Path:
     from .schemas import cache_dir
 
-    return cache_dir() / "cel" / f"verdicts-cel-python-{_CELPY_VERSION}.json"
+    return cache_dir() / "cel" / f"verdicts-cel-python-{_CELPY_VERSION}-{FUNCTIONS_VERSION}.json"
 
 
 # CEL verdicts of earlier runs. A verdict is a pure function of (rule, value), so it is keyed by a hash of both and
@@ -130,6 +222,22 @@ def _ignores_metadata(expr: str) -> bool:
     return _IGNORES_METADATA[expr]
 
 
+def _absent_list(err) -> bool:
+    """A built-in kind's OpenAPI marks a list required that the API server does not: Go decodes an absent list as an
+    empty one and only the kind's validation function decides (EndpointSlice.endpoints may be empty). Native rules
+    check the lists that must not be empty (a pod's containers)."""
+    if err.validator != "required":
+        return False
+    missing = next((p for p in err.validator_value if p not in (err.instance or {})), None)
+    prop = ((err.schema or {}).get("properties") or {}).get(missing) or {}
+    return prop.get("type") == "array" or (isinstance(prop.get("type"), list) and "array" in prop["type"])
+
+
+def _reason(err: object) -> str:
+    args = getattr(err, "args", ())
+    return str(args[0] if args else err)[:160]
+
+
 def _evaluate(expr: str, value: Any, texts: dict | None = None) -> object:
     """The rule's verdict on ``value``: True/False, or an exception class name when cel-python cannot tell.
     Rules are pure functions of ``self``, so verdicts are memoized by the value's canonical JSON (without
@@ -145,9 +253,9 @@ def _evaluate(expr: str, value: Any, texts: dict | None = None) -> object:
         try:
             result = _program(expr).evaluate({"self": celpy.json_to_cel(value)})
             ok = isinstance(result, (bool, celpy.celtypes.BoolType)) and not isinstance(result, celpy.CELEvalError)
-            results[key] = bool(result) if ok else type(result).__name__
+            results[key] = bool(result) if ok else f"{type(result).__name__}: {_reason(result)}"
         except Exception as exc:  # noqa: BLE001 - cel-python raises several types
-            results[key] = type(exc).__name__
+            results[key] = f"{type(exc).__name__}: {_reason(exc)}"
     return results[key]
 
 
@@ -162,7 +270,16 @@ def _cel(schema: dict, value: Any, path: list, emit, stats: Stats) -> None:
             continue  # transition rules need the stored object: not applicable to a create
         verdict = _evaluate(expr, value, texts)
         if not isinstance(verdict, bool):
-            stats.cel_skipped.append(f"{expr[:60]} ({verdict})")
+            if "undeclared reference to" in verdict:
+                # A CEL library cel-python lacks (and FUNCTIONS does not provide): the rule is not checked.
+                stats.cel_skipped.append(f"{expr[:60]} ({verdict})")
+                emit(format_path(path), "cel", f"not checked: the rule `{expr[:80]}` uses a CEL function this validator "
+                                              f"does not provide ({verdict.partition(' (in activation')[0]})", unchecked=True)
+                continue
+            # The API server rejects an object whose validation rule fails to evaluate (no such key, a type error).
+            stats.cel_evaluated += 1
+            emit(format_path(path), "cel", f"the rule `{expr[:80]}` does not evaluate on this object "
+                                          f"({verdict.partition(' (in activation')[0]}): the API server rejects it")
             continue
         stats.cel_evaluated += 1
         if not verdict:
@@ -196,19 +313,23 @@ class Validator:
             return [Problem(file, "?", "", "object", "not a Kubernetes object (apiVersion and kind are required)")]
         oid = _oid(obj)
 
-        def emit(path: str, rule: str, message: str) -> None:
-            problems.append(Problem(file, oid, path, rule, message))
+        def emit(path: str, rule: str, message: str, unchecked: bool = False) -> None:
+            problems.append(Problem(file, oid, path, rule, message, unchecked=unchecked))
 
         self.stats.objects += 1
         ks = schema_for(obj["apiVersion"], obj["kind"], self.k8s)
         if ks is None:
-            emit("", "schema", f"no schema for {obj['apiVersion']} {obj['kind']}: add the pinned CRD to schemas/crds.json")
+            problems.append(Problem(file, oid, "", "schema", f"no schema for {obj['apiVersion']} {obj['kind']} (no pinned CRD "
+                                    "serves it; add one to schemas/crds.json): the object is not checked", unchecked=True))
             return problems
+        if ks.has_defaults:
+            obj = apply_defaults(ks.schema, obj)  # the API server defaults before it validates
         if not ks.fast.is_valid(obj):
-            errors = sorted(ks.validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
+            found = sorted(ks.validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
+            errors = [e for e in found if not (ks.builtin and _absent_list(e))]
             for err in errors:
                 emit(format_path(err.absolute_path), "schema", _short(err.message))
-            if not errors:  # the engines read a pattern differently: the strict (ECMA) reading wins
+            if not found:  # the engines read a pattern differently: the strict (ECMA) reading wins
                 for err in ks.fast.iter_errors(obj):
                     emit(format_path(list(err.instance_path)), "schema", _short(err.message))
         if ks.has_cel:

@@ -51,6 +51,19 @@ class KindSchema:
     validator: Any  # jsonschema validator: readable errors, only for objects that fail
     schema: dict  # the strict schema (CEL rules kept under x-kubernetes-validations)
     has_cel: bool
+    has_defaults: bool = False  # structural-schema defaults to apply before validating (custom kinds)
+    builtin: bool = False  # a Kubernetes kind: its OpenAPI "required" is advisory where Go decodes absence as empty
+
+
+@lru_cache(maxsize=None)
+def _served(sha256: str, mirror: str, url: str, kind: str, tag: str) -> tuple[str, ...]:
+    crd = yaml.load(_crd_text({"sha256": sha256, "mirror": mirror, "url": url, "kind": kind, "tag": tag}), Loader=_Loader)  # noqa: S506
+    return tuple(v["name"] for v in crd["spec"]["versions"] if v.get("served", True))
+
+
+def served_versions(source: dict) -> tuple[str, ...]:
+    """Every version the pinned CRD file of ``source`` serves."""
+    return _served(source["sha256"], source["mirror"], source["url"], source["kind"], source["tag"])
 
 
 def crd_version_schema(source: dict) -> dict:
@@ -137,14 +150,20 @@ def _apply_supplement(schema: dict, rel: str) -> dict:
 
 @lru_cache(maxsize=None)
 def custom_kind(group: str, version: str, kind: str) -> KindSchema | None:
+    """The schema of ``group/version kind``: the pinned record of that version, or — for any other version the same
+    pinned CRD serves — that version's schema from the same file (the API server serves them all)."""
     source = crd_sources().get((group, version, kind))
     if source is None:
-        return None
+        pinned = next((s for (g, _, k), s in crd_sources().items() if g == group and k == kind and "sha256" in s), None)
+        if pinned is None or version not in served_versions(pinned):
+            return None
+        source = {**pinned, "version": version, "supplement": None}
     schema = crd_version_schema(source) if "sha256" in source else {}
     if source.get("supplement"):
         schema = _apply_supplement(schema, source["supplement"])
+    text = json.dumps(schema)
     return KindSchema(jsonschema_rs.Draft7Validator(schema), jsonschema.Draft7Validator(schema), schema,
-                      "x-kubernetes-validations" in json.dumps(schema))
+                      "x-kubernetes-validations" in text, '"default":' in text)
 
 
 
@@ -188,7 +207,7 @@ def builtin_kind(api_version: str, kind: str, k8s: str) -> KindSchema | None:
     text = path.read_text(encoding="utf-8")
     schema = json.loads(text)
     return KindSchema(jsonschema_rs.Draft202012Validator(_inlined(root, text)),
-                      jsonschema.Draft202012Validator(schema, registry=registry), schema, False)
+                      jsonschema.Draft202012Validator(schema, registry=registry), schema, False, builtin=True)
 
 
 @lru_cache(maxsize=None)

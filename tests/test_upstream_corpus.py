@@ -1,0 +1,73 @@
+"""The validator agrees with the API server on objects nobody here wrote: the upstream corpus (tests/corpus/SOURCES.yaml
+states its repositories, tags, commits and expectations). Every object the API server accepts passes — schema with the
+CRD's defaults applied first, every CEL rule evaluated (none skipped), the API server's native rules — every listed
+invalid object and every invalid variant fails for its named rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from synth.validate.apiserver import cluster_checks
+from synth.validate.engine import Validator
+from tests.casebook import apply_ops
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+SOURCES = yaml.safe_load((CORPUS / "SOURCES.yaml").read_text())
+
+
+def _objects(path: Path) -> list[dict]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+
+
+def _oid(o: dict) -> str:
+    return f"{o['kind']}/{o['metadata']['name']}"
+
+
+def _verdicts(file: str, objs: list[dict]) -> tuple[dict[str, set], Validator]:
+    v = Validator()
+    found: dict[str, set] = {_oid(o): set() for o in objs}
+    for o in objs:
+        for p in v.validate_object(file, o):
+            found[_oid(o)].add((p.rule, p.path, p.unchecked))
+    for p in cluster_checks([(file, o) for o in objs]):
+        found.setdefault(p.obj, set()).add((p.rule, p.path, p.unchecked))
+    return found, v
+
+
+def _files(source: dict) -> list[Path]:
+    root = CORPUS / source["name"]
+    return sorted(p for p in root.rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("source", SOURCES["sources"], ids=lambda s: s["name"])
+def test_what_the_api_server_accepts_passes(source):
+    invalid = {(i["file"], i["object"]): i for i in source.get("invalid") or []}
+    root = CORPUS / source["name"]
+    count, wrong, skipped = 0, [], []
+    for path in _files(source):
+        rel = str(path.relative_to(root))
+        objs = _objects(path)
+        count += len(objs)
+        found, v = _verdicts(rel, objs)
+        skipped += v.stats.cel_skipped
+        for obj, problems in found.items():
+            expect = invalid.get((rel, obj))
+            if expect is None and problems:
+                wrong.append(f"{rel} {obj}: {sorted(problems)}")
+            elif expect is not None and {r for r, _, _ in problems} != {expect["rule"]}:
+                wrong.append(f"{rel} {obj}: expected {expect['rule']} ({expect['reason']}), got {sorted(problems)}")
+    assert count >= 300, f"the corpus holds only {count} objects"
+    assert not wrong, "\n".join(wrong)
+    assert not skipped, f"CEL rules skipped: {sorted(set(skipped))}"
+
+
+@pytest.mark.parametrize("variant", SOURCES["variants"], ids=lambda v: f"{v['object']}:{v['rule']}:{v['path']}")
+def test_each_invalid_variant_fails_for_its_rule(variant):
+    path = CORPUS / variant["file"]
+    objs = [apply_ops(o, variant["ops"]) if _oid(o) == variant["object"] else o for o in _objects(path)]
+    found, v = _verdicts(variant["file"], objs)
+    assert (variant["rule"], variant["path"], False) in found[variant["object"]], (variant["reason"], found[variant["object"]])
+    assert not v.stats.cel_skipped
