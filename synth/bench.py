@@ -56,6 +56,7 @@ def generated_multi_fleet(clusters: int, models: int) -> dict:
         m = json.loads(json.dumps(example["models"][i % len(example["models"])]))
         m["routing"]["poolName"] = f"{m['routing']['poolName']}-{i}"
         m["model"]["name"] = f"{m['model']['name']}-{i}"
+        m["model"]["path"] = f"{m['model']['path']}-{i}"  # each model its own folder in the buckets
         m["model"]["sizeGi"] = {0: 52, 1: 9, 2: 23}[i % 3]
         for a in (m["model"].get("lora") or {}).get("adapters", []):
             a["name"] = f"{a['name']}-{i}"

@@ -6,6 +6,8 @@ each has an id and at least one case under ``tests/cases/config/invalid/`` that 
 
 from __future__ import annotations
 
+import re
+
 import ipaddress
 from dataclasses import dataclass
 from typing import Callable
@@ -332,6 +334,50 @@ def _weights_source(ctx: Context) -> None:
         if m["loader"] and not source:
             ctx.fail("weights-source", f"{at}model.source", f"is required while {at}model.loader is true (where the loader copies the "
                      f"weights from); set {at}model.loader: false if the buckets are filled another way")
+
+
+def _bad_path(path: str) -> str | None:
+    """Why ``path`` (a folder inside a bucket) is unsafe, or None: it becomes a gcsfuse only-dir= option, a gs:// URL
+    and a file name, so it is relative, without empty, '.' or '..' segments, and of plain characters."""
+    if not path:
+        return "is empty"
+    if path.startswith("/"):
+        return "is absolute: give a folder inside the bucket (no leading /)"
+    parts = path.rstrip("/").split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return "has an empty, '.' or '..' segment: it would mount or copy outside its own folder"
+    if not all(re.fullmatch(r"[A-Za-z0-9._-]+", p) for p in parts):
+        return "uses characters other than letters, digits, '.', '_' and '-' in a segment"
+    return None
+
+
+@rule("model-path", "model and adapter paths are folders inside the bucket (relative, no empty, '.' or '..' segments); "
+                    "a model's folder is its own (the loader writes it): no other model or adapter shares or nests in it")
+def _model_path(ctx: Context) -> None:
+    models: list[tuple[str, str]] = []
+    adapters: list[tuple[str, str]] = []
+    for at, entry in ctx.models:
+        m = entry["model"]
+        paths = [(f"{at}model.path", m.get("path", ""), models)]
+        paths += [(f"{at}model.lora.adapters[{j}].path", a.get("path", ""), adapters)
+                  for j, a in enumerate((m.get("lora") or {}).get("adapters") or [])]
+        for where, path, book in paths:
+            why = _bad_path(path)
+            if why:
+                ctx.fail("model-path", where, f"{path!r} {why}")
+            else:
+                book.append((where, path.rstrip("/")))
+
+    def overlap(a: str, b: str) -> bool:
+        return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+
+    for i, (where, path) in enumerate(models):
+        # Adapters are read-only and may be shared; a model's folder is written by its loader (and its marker).
+        clash = next(((w, p) for w, p in models[:i] + adapters if overlap(path, p)), None)
+        if clash:
+            ctx.fail("model-path", where, f"{path!r} overlaps {clash[0]} ({clash[1]!r}): the loader writes a model's folder "
+                     "and its completion marker, so another model's weights or an adapter there would be copied over, refused "
+                     "or read as this model's (a bucket holds every model its cluster serves)")
 
 
 @rule("bucket-per-region", "every serving cluster has a bucket, and no bucket serves two regions")

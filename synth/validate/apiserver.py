@@ -492,14 +492,15 @@ class _Checker:
                     self.bad(f, o, f"{at}.resources", "api-rbac", "a resource rule needs resources")
         else:
             ref = o.get("roleRef") or {}
-            if ref.get("apiGroup") != "rbac.authorization.k8s.io" or ref.get("kind") not in ("Role", "ClusterRole") or not ref.get("name"):
+            # The defaulter sets an absent apiGroup (SetDefaults_RoleBinding): only a wrong one is refused.
+            if (ref.get("apiGroup") or "rbac.authorization.k8s.io") != "rbac.authorization.k8s.io" or ref.get("kind") not in ("Role", "ClusterRole") or not ref.get("name"):
                 self.bad(f, o, "roleRef", "api-rbac", "roleRef needs apiGroup rbac.authorization.k8s.io, kind Role or ClusterRole and a name")
             for i, s in enumerate(o.get("subjects") or []):
                 if not s.get("name"):
                     self.bad(f, o, f"subjects[{i}].name", "api-rbac", "subjects need a name")
                 if s.get("kind") == "ServiceAccount" and s.get("apiGroup"):
                     self.bad(f, o, f"subjects[{i}].apiGroup", "api-rbac", "ServiceAccount subjects take no apiGroup")
-                if s.get("kind") in ("User", "Group") and s.get("apiGroup") != "rbac.authorization.k8s.io":
+                if s.get("kind") in ("User", "Group") and (s.get("apiGroup") or "rbac.authorization.k8s.io") != "rbac.authorization.k8s.io":
                     self.bad(f, o, f"subjects[{i}].apiGroup", "api-rbac", "User and Group subjects need apiGroup rbac.authorization.k8s.io")
 
     def config_map(self, f, o) -> None:

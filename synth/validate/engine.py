@@ -185,7 +185,7 @@ def _with_defaults(schema: dict, value: Any) -> Any:
     return value
 
 
-_HAS_RULES: dict[int, bool] = {}
+_HAS_RULES: dict[int, tuple[dict, bool]] = {}
 _IGNORES_METADATA: dict[str, bool] = {}
 _BARE_SELF = re.compile(r"\bself\b(?!\s*\.)")
 def _verdict_file() -> Path:
@@ -205,21 +205,39 @@ def save_verdicts() -> None:
 
 
 def _has_rules(schema: dict) -> bool:
-    """Whether ``schema`` or anything below it carries CEL rules (cached per schema node)."""
+    """Whether ``schema`` or anything below it carries CEL rules (cached per schema node; the node is kept with its
+    answer, so an id reused by a later, different dict is never read as the earlier one)."""
     key = id(schema)
-    if key not in _HAS_RULES:
+    hit = _HAS_RULES.get(key)
+    if hit is None or hit[0] is not schema:
         subs = list((schema.get("properties") or {}).values())
         for k in ("additionalProperties", "items"):
             if isinstance(schema.get(k), dict):
                 subs.append(schema[k])
-        _HAS_RULES[key] = bool(schema.get("x-kubernetes-validations")) or any(_has_rules(s) for s in subs)
-    return _HAS_RULES[key]
+        hit = (schema, bool(schema.get("x-kubernetes-validations")) or any(_has_rules(s) for s in subs))
+        _HAS_RULES[key] = hit
+    return hit[1]
 
 
 def _ignores_metadata(expr: str) -> bool:
     if expr not in _IGNORES_METADATA:
         _IGNORES_METADATA[expr] = "metadata" not in expr and not _BARE_SELF.search(expr)
     return _IGNORES_METADATA[expr]
+
+
+def builtin_defaults(obj: dict) -> dict:
+    """The Go defaulters of built-in kinds whose defaults a schema check depends on (the API server runs them before
+    validation): RBAC bindings' roleRef.apiGroup and User/Group subjects' apiGroup (pkg/apis/rbac/v1/defaults.go)."""
+    if obj.get("kind") in ("RoleBinding", "ClusterRoleBinding") and str(obj.get("apiVersion", "")).startswith("rbac.authorization.k8s.io/"):
+        out = copy.deepcopy(obj)
+        ref = out.get("roleRef")
+        if isinstance(ref, dict) and not ref.get("apiGroup"):
+            ref["apiGroup"] = "rbac.authorization.k8s.io"
+        for subject in out.get("subjects") or []:
+            if isinstance(subject, dict) and not subject.get("apiGroup") and subject.get("kind") in ("User", "Group"):
+                subject["apiGroup"] = "rbac.authorization.k8s.io"
+        return out
+    return obj
 
 
 def _absent_list(err) -> bool:
@@ -324,6 +342,8 @@ class Validator:
             return problems
         if ks.has_defaults:
             obj = apply_defaults(ks.schema, obj)  # the API server defaults before it validates
+        elif ks.builtin:
+            obj = builtin_defaults(obj)
         if not ks.fast.is_valid(obj):
             found = sorted(ks.validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
             errors = [e for e in found if not (ks.builtin and _absent_list(e))]

@@ -11,7 +11,7 @@ RULES = {
     "object-identity": "no two objects a cluster receives share group, kind, namespace and name",
     "name-dns1035": "Service names are DNS-1035 labels",
     "name-dns1123": "Namespace names are DNS-1123 labels",
-    "name-subdomain": "other names are DNS-1123 subdomains",
+    "name-subdomain": "other names are DNS-1123 subdomains (RBAC objects: path segments, as ValidateRBACName)",
     "label-syntax": "label keys are qualified names and values at most 63 characters of the label alphabet",
     "selector-labels": "a Deployment's selector matches its pod template",
     "pdb-coverage": "a PodDisruptionBudget covers every Deployment's pods",
@@ -50,6 +50,9 @@ def _name(o: dict) -> str:
 
 def _ns(o: dict) -> str:
     return (o.get("metadata") or {}).get("namespace", "")
+
+
+PATH_SEGMENT_NAMED = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 
 
 def _oid(o: dict) -> str:
@@ -104,6 +107,10 @@ def _namespace_rules(objs: list[tuple[str, dict]]) -> list[Problem]:
         elif kind == "Namespace":
             if not (DNS1123_LABEL.match(name) and len(name) <= 63):
                 bad(f, o, "metadata.name", "name-dns1123", f"{name!r} must be a DNS-1123 label (<= 63)")
+        elif kind in PATH_SEGMENT_NAMED and (o.get("apiVersion") or "").startswith("rbac.authorization.k8s.io/"):
+            # RBAC validates names as path segments only (ValidateRBACName = path.ValidatePathSegmentName): system:foo is legal.
+            if not name or name in (".", "..") or "/" in name or "%" in name:
+                bad(f, o, "metadata.name", "name-subdomain", f"{name!r} must be a path segment (not '.', '..', no '/' or '%')")
         elif not (DNS1123_SUBDOMAIN.match(name) and len(name) <= 253):
             bad(f, o, "metadata.name", "name-subdomain", f"{name!r} must be a DNS-1123 subdomain (a-z0-9-., <= 253)")
         label_sets = [("metadata.labels", (o.get("metadata") or {}).get("labels") or {})]
