@@ -131,8 +131,9 @@ def validator_throughput(objects: int = 6000) -> dict:
     while len(objs) < objects:
         # The whole cluster output again in another namespace (names, subjects, --pool-namespace and all).
         copy = json.loads(text.replace(f'"{namespace}"', f'"ns-{i}"').replace(f"={namespace}\"", f"=ns-{i}\""))
-        # Cluster-scoped objects (the ComputeClass) exist once per cluster: only the first copy keeps them.
-        objs += [o for o in copy if i == 0 or (o.get("metadata") or {}).get("namespace")]
+        # Cluster-scoped objects (the ComputeClass, the CRD) exist once per cluster: only the first copy keeps them; each
+        # copy keeps its own (renamed) Namespace.
+        objs += [o for o in copy if i == 0 or (o.get("metadata") or {}).get("namespace") or o.get("kind") == "Namespace"]
         i += 1
     infra = [d for d in yaml.safe_load_all(subprocess.run([kubectl, "kustomize", str(REPO / "infra")], capture_output=True,
                                                            text=True, check=True).stdout) if d]
@@ -149,9 +150,31 @@ def validator_throughput(objects: int = 6000) -> dict:
             pass
     theirs = time.perf_counter() - start
     ours_per, theirs_per = ours / len(objs), theirs / len(sample)
+    marginal = _whole_process_marginal(objs, infra)
     return {"objects": len(objs), "problems": len(problems), "ours_ms_per_object": ours_per * 1000,
             "kubernetes_validate_ms_per_object": theirs_per * 1000, "ratio": theirs_per / ours_per,
-            "cel_rules_evaluated": validator.stats.cel_evaluated, "cel_rules_skipped": len(validator.stats.cel_skipped)}
+            "cel_rules_evaluated": validator.stats.cel_evaluated, "cel_rules_skipped": len(validator.stats.cel_skipped),
+            "whole_process_marginal_ms_per_object": marginal * 1000, "marginal_ratio": theirs_per / marginal}
+
+
+def _whole_process_marginal(objs: list[dict], infra: list[dict], runs: int = 3) -> float:
+    """Seconds per object that `inference-fleet validate` adds, whole process: the median time on the replicated fleet
+    minus the median on its first half, over the objects in between (start-up and imports cancel out)."""
+    half = len(objs) // 2
+    with tempfile.TemporaryDirectory(prefix="inference-fleet-bench-validate-") as tmp:
+        times = []
+        for name, part in (("half", objs[:half]), ("whole", objs)):
+            folder = Path(tmp) / name
+            folder.mkdir()
+            (folder / "cluster.yaml").write_text(yaml.safe_dump_all(part + infra, sort_keys=False))
+            cmd = [sys.executable, "-m", "synth", "validate", str(folder / "cluster.yaml")]
+            samples = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                subprocess.run(cmd, cwd=REPO, capture_output=True, check=False)
+                samples.append(time.perf_counter() - start)
+            times.append(sorted(samples)[len(samples) // 2])
+    return max(times[1] - times[0], 1e-9) / (len(objs) - half)
 
 
 def _config_cluster() -> str:
@@ -217,7 +240,9 @@ def main() -> int:
               f"({val['ours_ms_per_object']:.3f} ms/object) "
               f"end to end (schemas, CEL: {val['cel_rules_evaluated']} rules evaluated, {val['cel_rules_skipped']} skipped; fleet rules) "
               f"vs kubernetes-validate strict {1000 / val['kubernetes_validate_ms_per_object']:,.0f} objects/s "
-              f"({val['kubernetes_validate_ms_per_object']:.2f} ms/object): {val['ratio']:.0f}x faster",
+              f"({val['kubernetes_validate_ms_per_object']:.2f} ms/object): {val['ratio']:.0f}x faster; whole process, marginal "
+              f"per object (`inference-fleet validate`, start-up cancelled): {val['whole_process_marginal_ms_per_object']:.3f} ms, "
+              f"{val['marginal_ratio']:.0f}x faster",
               f"validator, cold caches (no CEL verdicts or parsed CRDs from earlier runs): {val_cold['ours_ms_per_object']:.3f} ms/object "
               f"vs {val_cold['kubernetes_validate_ms_per_object']:.2f}: {val_cold['ratio']:.0f}x faster",
               "",
@@ -228,7 +253,7 @@ def main() -> int:
               "; first run on a machine (cold) <= 3x import: " + ("met" if rows[1][2] / baseline <= 3 else "MISSED") +
               "; 20 clusters x 5 models <= 3x the default fleet: " + ("met" if by_nm[(20, 5)][3] / default_wall <= 3 else "MISSED") +
               "; 50 clusters <= 15 s and <= 400 MiB: " + ("met" if by_n[50][2] <= 15 and by_n[50][3] / 1024 <= 400 else "MISSED") +
-              "; validator <= 1/50 of kubernetes-validate: " + ("met" if val["ratio"] >= 50 else "MISSED") +
+              "; validator marginal cost per object <= 1/50 of kubernetes-validate: " + ("met" if val["marginal_ratio"] >= 50 else "MISSED") +
               (" (cold too)" if val_cold["ratio"] >= 50 else " (warm only)")]
     text = "\n".join(lines) + "\n"
     print(text, end="")

@@ -167,11 +167,17 @@ def _mounted_weights(spec: dict) -> list[tuple[int, str, str]]:
 
 def _weights(cluster: str, by_kind: dict) -> list[Problem]:
     out = []
-    loaders = [(f, j, t) for f, j in by_kind.get("Job", []) if (t := _loader_target(j))]
+    # One delivery orders one namespace's objects (an Application, a RootSync's depends-on): a loader of another
+    # namespace is not this server's to wait for.
+    loaders: dict[str, list] = {}
+    for f, j in by_kind.get("Job", []):
+        target = _loader_target(j)
+        if target:
+            loaders.setdefault(namespace(j), []).append((f, j, target))
     for f, d in by_kind.get("Deployment", []):
         spec = ((d.get("spec") or {}).get("template") or {}).get("spec") or {}
         for index, bucket, folder in _mounted_weights(spec):
-            for _, job, (jb, jf, source) in loaders:
+            for _, job, (jb, jf, source) in loaders.get(namespace(d), []):
                 if jb != bucket or not (folder == jf or folder.startswith(jf + "/") or jf.startswith(folder + "/") or not folder):
                     continue
                 for why in after(d, job, waits=True):
@@ -188,19 +194,21 @@ def _weights(cluster: str, by_kind: dict) -> list[Problem]:
 
 def _routing(cluster: str, by_kind: dict) -> list[Problem]:
     out = []
-    deployments = by_kind.get("Deployment", [])
-    pools = {name(p): p for _, p in by_kind.get("InferencePool", [])}
+    deployments: dict[str, list] = {}
+    for _, d in by_kind.get("Deployment", []):
+        deployments.setdefault(namespace(d), []).append(d)
+    pools = {(namespace(p), name(p)): p for _, p in by_kind.get("InferencePool", [])}
     for f, pool in by_kind.get("InferencePool", []):
         selector = (((pool.get("spec") or {}).get("selector") or {}).get("matchLabels")) or {}
-        for _, d in deployments:
+        for d in deployments.get(namespace(pool), []):
             pod_labels = labels(((d.get("spec") or {}).get("template") or {}))
-            if namespace(d) == namespace(pool) and selector and matches(selector, pod_labels):
+            if selector and matches(selector, pod_labels):
                 for why in after(pool, d, waits=True):
                     out.append(Problem(f, oid(pool), "spec.selector", "bringup-routing",
                                        f"routes to Deployment/{name(d)} before it is available: {why}", cluster))
     for f, obj in by_kind.get("InferenceObjective", []):
         ref = ((obj.get("spec") or {}).get("poolRef") or {}).get("name")
-        pool = pools.get(ref)
+        pool = pools.get((namespace(obj), ref))
         if pool is not None:
             for why in after(obj, pool, waits=False):
                 out.append(Problem(f, oid(obj), "spec.poolRef", "bringup-routing", f"may be applied before InferencePool/{ref}: {why}", cluster))
