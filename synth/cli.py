@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=".", help="output folder (default: the current folder)")
     s.add_argument("--check", action="store_true", help="write nothing; exit 1 listing generated files that differ")
     s.add_argument("--diff", action="store_true", help="with --check: print a unified diff of what synth would change")
-    s.add_argument("--lock-timeout", type=float, default=120, metavar="SECONDS",
+    s.add_argument("--lock-timeout", type=_seconds(0, 86400), default=120, metavar="SECONDS",
                    help="wait this long for another run writing the same folder (default: 120)")
 
     v = sub.add_parser("validate", help="validate manifests as the API server, GKE and the fleet rules would")
@@ -80,6 +80,20 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _seconds(low: float, high: float):
+    """An argparse type: a number of seconds within [low, high] (argparse turns the ValueError into one line, exit 2)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g} to {high:g} seconds")
+        return value
+    parse.__name__ = "seconds"
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
     progress.install()
     try:
@@ -90,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         return code
     except UserError as exc:
-        print(f"{PROG}: {exc.message}", file=sys.stderr)
+        for line in exc.message.splitlines():  # one line per problem (a fleet file reports all of its problems)
+            print(f"{PROG}: {line}", file=sys.stderr)
         return 2
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""

@@ -25,6 +25,25 @@ class ConfigError(UserError):
         self.rule = rule  # the rule of synth.config.rules that refused the file ("schema" before them)
 
 
+class ConfigErrors(ConfigError):
+    """Every problem of a fleet file, one line each (all of them are reported in one run)."""
+
+    def __init__(self, problems: "list[ConfigError]") -> None:
+        first = problems[0]
+        super().__init__(first.path, first.detail, None, rule=first.rule)
+        self.problems = list(problems)
+        self.message = "\n".join(p.message for p in self.problems)
+        self.args = (self.message,)
+        self.rules = [p.rule for p in self.problems]
+
+
+def raise_all(problems: "list[ConfigError]") -> None:
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ConfigErrors(problems)
+
+
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_/-]+$")
 
 

@@ -140,6 +140,10 @@ def run_init(args: argparse.Namespace) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".init-", dir=target.parent)
     try:
+        # mkstemp creates 0600; a fleet file is an ordinary, shareable file (0644 less the user's umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         try:

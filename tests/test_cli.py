@@ -130,3 +130,11 @@ def test_what_cannot_be_checked_warns_and_strict_fails_it(tmp_path):
     strict = cli("validate", "--strict", str(one))
     assert strict.returncode == 1
     assert not any(line.startswith("warning: ") for line in strict.stdout.splitlines())
+
+
+def test_numeric_flags_are_range_checked(tmp_path):
+    for bad in ("-5", "nan-ish", "nan", "100000"):
+        r = cli("synth", "--config", str(REPO / "fleet.yaml"), "--out", str(tmp_path / "out"), "--lock-timeout", bad)
+        assert r.returncode == 2 and "--lock-timeout" in r.stderr and "Traceback" not in r.stderr
+        assert [line for line in r.stderr.splitlines() if "error:" in line] == [r.stderr.strip().splitlines()[-1]]
+    assert not (tmp_path / "out").exists()

