@@ -1,6 +1,7 @@
 """Add the CRDs of a mirror folder to schemas/crds.json, one record per kind (its storage version; the validator
 loads every served version from the same file). The record's URL, tag and sha256 come from the folder's SOURCE.md
-(repository, tag or ref, commit, and the table of files); each mirror file is checked against its sha256 first.
+(repository, tag or ref, commit, and the table of files); each mirror file is checked against its sha256 first (a
+SOURCE.md without sha256 column: the mirror copy's sha256 is recorded, and downloads are checked against it).
 
     python scripts/pin_crds.py ../shared/crds/gateway-api [more folders]
 
@@ -31,6 +32,8 @@ def source_facts(folder: Path) -> tuple[str, str, str, list[tuple[str, str, str]
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 5 and cells[0].endswith(".yaml") and re.fullmatch(r"[0-9a-f]{64}", cells[4]):
             rows.append((cells[0], cells[1], cells[4]))
+        elif len(cells) == 4 and cells[0].endswith(".yaml") and "/" in cells[1]:
+            rows.append((cells[0], cells[1], None))  # no sha256 in SOURCE.md: the mirror copy's is recorded
     return repo, commit, tag, rows
 
 
@@ -43,6 +46,7 @@ def main(folders: list[str]) -> int:
         repo, commit, tag, rows = source_facts(folder)
         for local, path, sha in rows:
             data = (folder / local).read_bytes()
+            sha = sha or hashlib.sha256(data).hexdigest()
             if hashlib.sha256(data).hexdigest() != sha:
                 print(f"{folder.name}/{local}: sha256 differs from SOURCE.md; skipped", file=sys.stderr)
                 continue

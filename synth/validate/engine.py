@@ -141,9 +141,10 @@ def _program(rule: str):
 
 
 def apply_defaults(schema: dict, value: Any) -> Any:
-    """``value`` with the structural schema's defaults applied as the API server does before validating: every absent
-    property with a ``default`` gets it, recursively through properties, array items and additionalProperties (the
-    defaults themselves are defaulted too). Returns a new value only where something changed."""
+    """``value`` as the API server has it before validating a custom resource: a null in a field that is not nullable
+    is dropped, and every absent property with a ``default`` gets it, recursively through properties, array items and
+    additionalProperties (the defaults themselves are defaulted too). Returns a new value only where something
+    changed."""
     if not isinstance(schema, dict):
         return value
     if isinstance(value, dict):
@@ -151,6 +152,13 @@ def apply_defaults(schema: dict, value: Any) -> Any:
         props = schema.get("properties") or {}
         for key, sub in props.items():
             if not isinstance(sub, dict):
+                continue
+            if key in value and value[key] is None and not sub.get("nullable"):
+                # A null where the schema is not nullable is pruned before defaulting and validation.
+                out = out if out is not None else dict(value)
+                del out[key]
+                if "default" in sub:
+                    out[key] = apply_defaults(sub, copy.deepcopy(sub["default"]))
                 continue
             if key not in value and "default" in sub:
                 out = out if out is not None else dict(value)
@@ -340,8 +348,8 @@ class Validator:
             problems.append(Problem(file, oid, "", "schema", f"no schema for {obj['apiVersion']} {obj['kind']} (no pinned CRD "
                                     "serves it; add one to schemas/crds.json): the object is not checked", unchecked=True))
             return problems
-        if ks.has_defaults:
-            obj = apply_defaults(ks.schema, obj)  # the API server defaults before it validates
+        if not ks.builtin:
+            obj = apply_defaults(ks.schema, obj)  # the API server prunes nulls and defaults before it validates
         elif ks.builtin:
             obj = builtin_defaults(obj)
         if not ks.fast.is_valid(obj):
