@@ -17,6 +17,7 @@ from .syntax import DNS1123_LABEL, LABEL_VALUE, QUALIFIED_NAME
 from .view import FleetView
 
 RULES = {
+    "api-pods": "topologySpreadConstraints maxSkew >= 1 with a known whenUnsatisfiable, runAsUser/runAsGroup/fsGroup >= 0, node-affinity operators known (validateTopologySpreadConstraints, ValidatePodSecurityContext, ValidateNodeSelectorRequirement)",
     "api-containers": "a pod has at least one container; container names are unique DNS-1123 labels, images are set, only init containers set restartPolicy (ValidatePodSpec, validateContainers, validateInitContainers)",
     "api-container-ports": "container ports 1-65535 with IANA_SVC_NAME names unique in the container, valid protocols (validateContainerPorts, IsValidPortName)",
     "api-volumes": "volume names are unique DNS-1123 labels with exactly one source; mounts name a declared volume at a unique, absolute path (ValidateVolumes, ValidateVolumeMounts)",
@@ -24,7 +25,7 @@ RULES = {
     "api-probes": "each probe has exactly one handler, valid ports, and successThreshold 1 for liveness and startup (validateProbe, validateHandler)",
     "api-env": "env names are set and printable without '=', valueFrom has exactly one source and no value (ValidateEnv, validateEnvVarValueFrom)",
     "api-tolerations": "toleration keys, operators, values and effects are valid (ValidateTolerations)",
-    "api-services": "Service ports 1-65535, named when several, unique by name and by protocol/port; target ports valid (ValidateService, validateServicePort)",
+    "api-services": "Service type known, ports 1-65535, named when several, unique by name and by protocol/port; target ports valid (ValidateService, validateServicePort)",
     "api-target-ports": "named Service target ports and probe ports are ports the selected containers declare",
     "api-network-policies": "NetworkPolicy ports 1-65535 or IANA names, endPort only with a numeric port, each peer sets a selector or an ipBlock (never both), valid CIDRs with strict-subset excepts (ValidateNetworkPolicyPort, ValidateNetworkPolicyPeer, ValidateIPBlock)",
     "api-deployments": "replicas, minReadySeconds and revisionHistoryLimit >= 0, RollingUpdate surge/unavailable not both 0 and <= 100%, Recreate without rollingUpdate, progressDeadlineSeconds > minReadySeconds, restartPolicy Always (ValidateDeploymentSpec, ValidateRollingUpdateDeployment)",
@@ -135,9 +136,37 @@ class _Checker:
         for i, t in enumerate(pod.get("tolerations") or []):
             self.toleration(f, o, f"{prefix}.tolerations[{i}]", t)
         self.claims(f, o, prefix, pod)
+        self.pod_fields(f, o, prefix, pod, inits + containers)
         for k, v in (pod.get("nodeSelector") or {}).items():
             if not QUALIFIED_NAME.fullmatch(str(k)) or not isinstance(v, str) or not LABEL_VALUE.fullmatch(v) or len(v) > 63:
                 self.bad(f, o, f"{prefix}.nodeSelector", "api-selectors", f"node selector {k}={v!r} is not a valid label")
+
+    def pod_fields(self, f, o, prefix: str, pod: dict, containers: list) -> None:
+        for i, t in enumerate(pod.get("topologySpreadConstraints") or []):
+            at = f"{prefix}.topologySpreadConstraints[{i}]"
+            if not isinstance(t.get("maxSkew"), int) or t["maxSkew"] < 1:
+                self.bad(f, o, f"{at}.maxSkew", "api-pods", f"maxSkew {t.get('maxSkew')!r} must be greater than 0")
+            if t.get("whenUnsatisfiable") not in ("DoNotSchedule", "ScheduleAnyway"):
+                self.bad(f, o, f"{at}.whenUnsatisfiable", "api-pods", f"{t.get('whenUnsatisfiable')!r} is not DoNotSchedule or ScheduleAnyway")
+        contexts = [(f"{prefix}.securityContext", pod.get("securityContext") or {})]
+        contexts += [(f"{prefix}.{group}[{i}].securityContext", c.get("securityContext") or {}) for group, i, c in containers]
+        for at, sc in contexts:
+            for key in ("runAsUser", "runAsGroup", "fsGroup"):
+                if isinstance(sc.get(key), int) and sc[key] < 0:
+                    self.bad(f, o, f"{at}.{key}", "api-pods", f"{sc[key]} must be between 0 and 2147483647")
+        required = ((((pod.get("affinity") or {}).get("nodeAffinity") or {})
+                     .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or [])
+        preferred = [p.get("preference") or {} for p in ((pod.get("affinity") or {}).get("nodeAffinity") or {})
+                     .get("preferredDuringSchedulingIgnoredDuringExecution") or []]
+        for i, term in enumerate(required + preferred):
+            for j, req in enumerate((term.get("matchExpressions") or []) + (term.get("matchFields") or [])):
+                op = req.get("operator")
+                if op not in ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"):
+                    self.bad(f, o, f"{prefix}.affinity.nodeAffinity", "api-pods", f"unknown node selector operator {op!r}")
+                elif op in ("Exists", "DoesNotExist") and req.get("values"):
+                    self.bad(f, o, f"{prefix}.affinity.nodeAffinity", "api-pods", f"{op} takes no values")
+                elif op in ("In", "NotIn") and not req.get("values"):
+                    self.bad(f, o, f"{prefix}.affinity.nodeAffinity", "api-pods", f"{op} needs values")
 
     def ports(self, f, o, cp, c) -> None:
         names: dict[str, int] = {}
@@ -297,6 +326,8 @@ class _Checker:
 
     def service(self, f, o, pods) -> None:
         spec = o.get("spec") or {}
+        if "type" in spec and spec["type"] not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
+            self.bad(f, o, "spec.type", "api-services", f"{spec['type']!r} is not ClusterIP, NodePort, LoadBalancer or ExternalName")
         ports = spec.get("ports") or []
         names: dict[str, int] = {}
         pairs: dict[tuple, int] = {}
