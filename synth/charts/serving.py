@@ -192,7 +192,7 @@ def server_selector(served: ServedModel) -> dict:
 
 
 def common_labels(fleet: Fleet) -> dict:
-    return {"app.kubernetes.io/part-of": fleet.name, "app.kubernetes.io/managed-by": "inference-fleet"}
+    return {"app.kubernetes.io/part-of": fleet.name, "inference-fleet.dev/generated-by": "inference-fleet"}
 
 
 def values(fleet: Fleet, served: ServedModel, cluster: Cluster | None) -> dict:

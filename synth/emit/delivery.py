@@ -15,7 +15,7 @@ CONNECT_GATEWAY = "https://connectgateway.googleapis.com/v1/projects/{number}/lo
 
 def _metadata(fleet: Fleet, namespace: str) -> dict:
     return {"name": fleet.name, "namespace": namespace,
-            "labels": {"app.kubernetes.io/part-of": fleet.name, "app.kubernetes.io/managed-by": "inference-fleet"}}
+            "labels": {"app.kubernetes.io/part-of": fleet.name, "inference-fleet.dev/generated-by": "inference-fleet"}}
 
 
 def cluster_secret_labels(fleet: Fleet) -> dict[str, dict[str, str]]:

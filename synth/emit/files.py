@@ -73,7 +73,8 @@ def chart_files(chart: ChartPlan, fleet: Fleet, head: str) -> dict[str, str]:
     files[f"{base}/values.yaml"] = chart.spec.values_yaml(chart.defaults, head)
     files[f"{base}/values.schema.json"] = json.dumps(chart.spec.json_schema(head.replace("\n", " ")), indent=2,
                                                      ensure_ascii=False) + "\n"
-    files[f"{base}/.helmignore"] = _commented("*.orig\n*.rej\n*~\n", head)
+    # Per-cluster values files stay out of a packaged chart: they are given with -f, never read from the package.
+    files[f"{base}/.helmignore"] = _commented("*.orig\n*.rej\n*~\nvalues-*.yaml\n", head)
     for cluster in fleet.clusters:
         if cluster.name not in chart.clusters:
             continue

@@ -18,7 +18,7 @@ def obj(fleet: Fleet, api_version: str, kind: str, name: str, spec: dict, *, pro
     if project_annotation:
         ann[PROJECT_ANNOTATION] = fleet.project.id
     meta: dict = {"name": name, "namespace": fleet.infra.namespace,
-                  "labels": {"app.kubernetes.io/part-of": fleet.name, "app.kubernetes.io/managed-by": "inference-fleet"}}
+                  "labels": {"app.kubernetes.io/part-of": fleet.name, "inference-fleet.dev/generated-by": "inference-fleet"}}
     if ann:
         meta["annotations"] = dict(sorted(ann.items()))
     return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}

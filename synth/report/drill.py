@@ -23,7 +23,7 @@ REQUESTS = 10
 
 def client_objects(fleet: Fleet) -> list[dict]:
     labels = {"app.kubernetes.io/name": CLIENT, "app.kubernetes.io/part-of": fleet.name,
-              "app.kubernetes.io/managed-by": "inference-fleet"}
+              "inference-fleet.dev/generated-by": "inference-fleet"}
     pod = {"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": CLIENT, "namespace": fleet.namespace, "labels": {**labels, MODEL_CLIENT_LABEL: "true"}},
            "spec": {
