@@ -71,3 +71,20 @@ def plans():
         return cache[config]
 
     return get
+
+
+def pytest_sessionstart(session):
+    """Preflight: the pinned CRDs every schema test needs (mirror, cache or download, sha256-checked). Without them
+    hundreds of tests would fail minutes later for one reason: stop now, with that one line."""
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller checked
+    from synth.errors import UserError
+    from synth.upstream import crd_sources, crd_text
+
+    for source in crd_sources().values():
+        if "sha256" not in source:
+            continue
+        try:
+            crd_text(source)
+        except UserError as exc:
+            pytest.exit(f"preflight: the pinned CRDs cannot be had: {exc.message}", returncode=2)
