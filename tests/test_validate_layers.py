@@ -145,3 +145,13 @@ def test_structural_defaults_are_applied_inside_list_items_before_the_schema():
     value = {"items": [{"value": "1.2.3.4"}, {"type": "Hostname", "value": "a"}]}
     assert apply_defaults(schema, value) == {"items": [{"type": "IPAddress", "value": "1.2.3.4"}, {"type": "Hostname", "value": "a"}]}
     assert value["items"][0] == {"value": "1.2.3.4"}  # the input is not changed
+
+
+def test_a_duplicated_container_port_is_a_warning_not_a_failure():
+    from synth.validate.engine import Validator
+
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"},
+           "spec": {"containers": [{"name": "c", "image": "busybox:1.36",
+                                    "ports": [{"containerPort": 80}, {"containerPort": 80, "protocol": "TCP"}]}]}}
+    found = [p for p in Validator().validate_fleet({"c": [("f", pod)]}) if p.rule == "api-container-ports"]
+    assert [(p.path, p.warning) for p in found] == [("spec.containers[0].ports[1].containerPort", True)]

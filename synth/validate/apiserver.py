@@ -89,8 +89,8 @@ class _Checker:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def bad(self, f: str, o: dict, path: str, rule: str, msg: str) -> None:
-        self.problems.append(Problem(f, oid(o), path, rule, msg))
+    def bad(self, f: str, o: dict, path: str, rule: str, msg: str, warning: bool = False) -> None:
+        self.problems.append(Problem(f, oid(o), path, rule, msg, warning=warning))
 
     def unique_label(self, f: str, o: dict, at: str, n, seen: dict[str, str], rule: str, what: str) -> None:
         """``n`` (the name at ``at``) is a DNS-1123 label (IsDNS1123Label: the pattern and <= 63 characters) not
@@ -187,8 +187,8 @@ class _Checker:
                 else:
                     names[p["name"]] = j
             key = (p.get("containerPort"), p.get("protocol", "TCP"))
-            if key in numbers:
-                self.bad(f, o, f"{at}.containerPort", "api-container-ports", f"{key[1]} {key[0]} is declared twice")
+            if key in numbers:  # accepted, with a warning (pkg/api/pod/warnings.go: duplicate port definition)
+                self.bad(f, o, f"{at}.containerPort", "api-container-ports", f"{key[1]} {key[0]} is declared twice", warning=True)
             numbers.add(key)
 
     def mounts(self, f, o, cp, c, volumes) -> None:

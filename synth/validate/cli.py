@@ -145,7 +145,8 @@ def run_validate(args: argparse.Namespace) -> int:
     save_verdicts()
     stats = validator.stats
     unchecked = [p for p in problems if p.unchecked]
-    problems = [p for p in problems if not p.unchecked]
+    warned = [p for p in problems if p.warning and not p.unchecked]
+    problems = [p for p in problems if not p.unchecked and not p.warning]
     strict = getattr(args, "strict", False)
     if args.json:
         print(json.dumps({
@@ -155,6 +156,7 @@ def run_validate(args: argparse.Namespace) -> int:
             "cel": {"evaluated": stats.cel_evaluated, "skipped": len(stats.cel_skipped), "skippedRules": sorted(set(stats.cel_skipped))},
             "problems": [p.__dict__ for p in problems],
             "notChecked": [p.__dict__ for p in unchecked],
+            "warnings": [p.__dict__ for p in warned],
             "strict": strict,
         }, indent=2))
     else:
@@ -162,6 +164,8 @@ def run_validate(args: argparse.Namespace) -> int:
             print(format_problem(p))
         for p in unchecked:
             print(("" if strict else "warning: ") + format_problem(p))
+        for p in warned:
+            print("warning: " + format_problem(p))
         not_checked = (f"; {len(unchecked)} rule(s) not checked ({'errors with --strict' if strict else 'warnings; --strict fails them'})"
                        if unchecked else "")
         print(f"inference-fleet: {stats.objects} objects in {len(clusters)} cluster(s): {len(problems)} problem(s){not_checked}; "

@@ -18,16 +18,18 @@ class Problem:
     # The rule could not be checked: the input lacks what it needs (the infra root, another cluster). Not a finding:
     # `validate` reports it as a warning (an error with --strict); synth always has the whole fleet in view.
     unchecked: bool = False
+    # What the API server accepts with a warning (a duplicated container port): reported, never a failure of validate.
+    warning: bool = False
 
 
 def format_problem(p: Problem) -> str:
     where = f"[{p.cluster}] " if p.cluster else ""
-    kind = "not checked: " if p.unchecked else ""
+    kind = "not checked: " if p.unchecked else "the API server warns: " if p.warning else ""
     return f"{where}{p.file}: {p.obj}: {p.path or '.'}: {p.rule}: {kind}{p.message}"
 
 
 def at_cluster(p: Problem, cluster: str) -> Problem:
-    return Problem(p.file, p.obj, p.path, p.rule, p.message, cluster, p.unchecked)
+    return Problem(p.file, p.obj, p.path, p.rule, p.message, cluster, p.unchecked, p.warning)
 
 
 def iter_objects(docs: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, dict]]:
