@@ -195,7 +195,10 @@ def _synth(args: argparse.Namespace) -> int:
         raise UserError("--diff goes with --check (synth --check --diff prints what synth would change)")
     if args.check:
         report = check(args.config, out)
-        problems = [(kind, rel) for kind in ("stale", "missing", "extra") for rel in report[kind]]
+        problems = [(kind, rel) for kind in ("stale", "missing", "extra", "pending") for rel in report.get(kind, [])]
+        if report.get("pending"):
+            print(f"{PROG}: {out} holds a commit a stopped run did not finish ({report['pending'][0]}); the next "
+                  f"`{PROG} synth` completes it", file=sys.stderr)
         if args.diff:
             sys.stdout.write(diff(args.config, out))
         else:
@@ -208,6 +211,8 @@ def _synth(args: argparse.Namespace) -> int:
         print(f"{PROG}: {out} matches a fresh synth of {args.config}")
         return 0
     result = synthesize(args.config, out, lock_timeout=args.lock_timeout)
+    if result.get("completed"):
+        print(f"{PROG}: {out}: first completed the commit of a run that was stopped after its commit point", file=sys.stderr)
     if result.get("warnings"):
         for w in result["warnings"]:
             print(f"{PROG}: warning: {w}", file=sys.stderr)

@@ -138,3 +138,23 @@ def test_numeric_flags_are_range_checked(tmp_path):
         assert r.returncode == 2 and "--lock-timeout" in r.stderr and "Traceback" not in r.stderr
         assert [line for line in r.stderr.splitlines() if "error:" in line] == [r.stderr.strip().splitlines()[-1]]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_pending_commit_is_reported_then_completed_with_a_message(tmp_path):
+    import json
+
+    from synth.emit.writer import JOURNAL, STAGING_PREFIX
+
+    out = tmp_path / "out"
+    assert cli("synth", "--config", str(REPO / "fleet.yaml"), "--out", str(out)).returncode == 0
+    staging = out / f"{STAGING_PREFIX}stopped"
+    (staging / "tree").mkdir(parents=True)
+    (out / JOURNAL).write_text(json.dumps({"staging": staging.name, "write": [], "delete": []}))
+    check = cli("synth", "--check", "--config", str(REPO / "fleet.yaml"), "--out", str(out))
+    assert check.returncode == 1 and f"pending: {JOURNAL}" in check.stdout and "did not finish" in check.stderr
+    validate = cli("validate", "--overlays", str(out / "overlays"))
+    assert validate.returncode == 0 and "a synth was stopped after its commit point" in validate.stdout
+    again = cli("synth", "--config", str(REPO / "fleet.yaml"), "--out", str(out))
+    assert again.returncode == 0 and "first completed the commit" in again.stderr
+    assert not (out / JOURNAL).exists()
+    assert cli("synth", "--check", "--config", str(REPO / "fleet.yaml"), "--out", str(out)).returncode == 0

@@ -128,14 +128,15 @@ def _forget_paths() -> None:
     _real.cache_clear()
 
 
-def recover(out: Path) -> None:
-    """Finish a committed write, and drop staging folders of runs killed before their commit."""
+def recover(out: Path) -> bool:
+    """Finish a committed write, and drop staging folders of runs killed before their commit. True when a stopped
+    run's commit was completed."""
     _forget_paths()
     journal = out / JOURNAL
     if not journal.exists():
         for leftover in out.glob(STAGING_PREFIX + "*"):
             shutil.rmtree(leftover, ignore_errors=True)
-        return
+        return False
     try:
         plan = json.loads(journal.read_text(encoding="utf-8"))
         staging_name = plan["staging"]
@@ -156,6 +157,7 @@ def recover(out: Path) -> None:
         _remove_generated(out, rel)
     journal.unlink()
     shutil.rmtree(staging.parent, ignore_errors=True)
+    return True
 
 
 def _remove_generated(out: Path, rel: str) -> None:
@@ -173,7 +175,7 @@ def write_tree(out: Path, files: dict[str, bytes], seeds: dict[str, bytes], conf
     """Write ``files`` (generated, replaced on every run) and ``seeds`` (created once, then the user's)."""
     out.mkdir(parents=True, exist_ok=True)
     _forget_paths()
-    recover(out)
+    completed = recover(out)
     old = read_manifest(out)
     everything = dict(files)
     everything[MANIFEST] = _manifest_text(files, config)
@@ -187,7 +189,8 @@ def write_tree(out: Path, files: dict[str, bytes], seeds: dict[str, bytes], conf
 
     added = sorted(rel for rel in changed if rel != MANIFEST and not (out / rel).exists())
     updated = sorted(rel for rel in changed if rel != MANIFEST and rel not in added)
-    result = {"added": added, "changed": updated, "deleted": stale, "created": sorted(new_seeds)}
+    result = {"added": added, "changed": updated, "deleted": stale, "created": sorted(new_seeds),
+              "completed": [JOURNAL] if completed else []}
     if not changed and not stale and not new_seeds:
         return result
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
@@ -260,6 +263,13 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def pending_commit(out: Path) -> str | None:
+    """The journal of a run that was stopped after its commit point, if ``out`` holds one: the folder is between two
+    trees until the next synth (or this check's caller) completes it."""
+    journal = out / JOURNAL
+    return str(journal) if journal.is_file() else None
+
+
 def drift(out: Path, files: dict[str, bytes], config: str = "fleet.yaml") -> dict[str, list[str]]:
     """Differences between the tree on disk and a fresh synthesis: stale, missing and extra generated files."""
     everything = dict(files)
@@ -273,4 +283,5 @@ def drift(out: Path, files: dict[str, bytes], config: str = "fleet.yaml") -> dic
             stale.append(rel)
     extra = sorted(set(read_manifest(out)) - set(files))
     extra = [rel for rel in extra if (out / rel).exists()]
-    return {"stale": stale, "missing": missing, "extra": extra}
+    pending = pending_commit(out)
+    return {"stale": stale, "missing": missing, "extra": extra, **({"pending": [JOURNAL]} if pending else {})}

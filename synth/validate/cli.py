@@ -138,6 +138,13 @@ def run_validate(args: argparse.Namespace) -> int:
                 problems.append(Problem(file, "?", "", "yaml", doc["__error__"], cluster))
         clusters[cluster] = [(f, d) for f, d in docs if not (isinstance(d, dict) and "__error__" in d)]
     delivery, releases = beside(args.overlays)
+    if args.overlays:
+        from ..emit.writer import pending_commit
+
+        pending = pending_commit(Path(args.overlays).resolve().parent)
+        if pending:
+            print(f"warning: {pending}: a synth was stopped after its commit point and these overlays are between two trees; "
+                  "run synth to complete it, then validate again")
     problems += validator.validate_fleet(clusters, delivery=[(f, d) for f, d in delivery if not (isinstance(d, dict) and "__error__" in d)],
                                          releases=releases)
     from .engine import save_verdicts
