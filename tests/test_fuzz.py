@@ -89,7 +89,7 @@ def test_random_structures(data):
     _check(data)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(mutated_fleets())
 def test_cli_exit_2_one_line_and_output_untouched(tmp_path_factory, data):
     tmp = tmp_path_factory.mktemp("fuzz")
