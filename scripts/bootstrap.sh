@@ -26,7 +26,7 @@ if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stam
   "$python" -m venv .venv || die "python -m venv failed (on Debian: apt-get install python3-venv)"
   # The venv's own pip (Python >= 3.11 bundles pip >= 23) installs PEP 660 editables: no upgrade round-trip.
   log="$tools/pip-install.log"
-  if ! .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile -e '.[test]' >"$log" 2>&1; then
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' >"$log" 2>&1; then
     tail -n 20 "$log" >&2; die "pip install failed (full log: $log)"
   fi
   .venv/bin/python -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("cdk8s", "cdk8s_plus_30", "yaml", "jsonschema", "kubernetes_validate", "celpy", "pytest", "hypothesis", "lupa", "xdist")))' \
