@@ -3,6 +3,8 @@ the per-cluster values files, and the types the Helm writer needs to format refe
 
 from __future__ import annotations
 
+import json
+
 import copy
 from dataclasses import dataclass
 from typing import Any
@@ -122,6 +124,27 @@ class ValuesSpec:
 
         walk(self.root, values, 0)
         return "\n".join(lines) + "\n"
+
+
+    def readme_rows(self, values: dict) -> list[str]:
+        """Markdown rows (value path, type, default, meaning) of every value, in values.yaml's order."""
+        rows: list[str] = []
+
+        def cell(text: str) -> str:
+            return text.replace("|", "\\|").replace("\n", " ")
+
+        def walk(group: Group, data: dict, prefix: str) -> None:
+            for name, node in group.fields.items():
+                path = f"{prefix}{name}"
+                if isinstance(node, Group):
+                    walk(node, data[name], f"{path}.")
+                else:
+                    shown = json.dumps(data[name], ensure_ascii=False)
+                    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                    rows.append(f"| `{path}` | {node.schema.get('type', '')} | `{cell(shown)}` | {cell(node.doc)} |")
+
+        walk(self.root, values, "")
+        return rows
 
 
 def dump_value(key: str, value: Any, indent: int) -> list[str]:

@@ -198,3 +198,14 @@ def test_a_packaged_chart_holds_no_per_cluster_values(synthesized, tmp_path):
         names = tarfile.open(package).getnames()
         assert any(n.endswith("/values.yaml") for n in names)
         assert not [n for n in names if "/values-" in n], names
+
+
+def test_every_chart_has_a_readme_listing_every_value(synthesized, plans):
+    config = fleet_files()[0]
+    out = synthesized(config)
+    for chart in plans(config).charts:
+        readme = run([tool("helm"), "show", "readme", str(out / "charts" / chart.name)])
+        assert readme.returncode == 0 and f"# {chart.name}" in readme.stdout
+        leaves = [p for p, t in chart.spec._types.items() if t != "object" or not any(q.startswith(p + ".") for q in chart.spec._types)]
+        missing = [p for p in leaves if f"| `{p}` |" not in readme.stdout]
+        assert not missing, missing

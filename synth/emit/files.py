@@ -9,7 +9,7 @@ import re
 import yaml
 
 from ..config.model import Fleet
-from ..plan import ChartPlan, Plan
+from ..plan import ChartPlan, Plan, release_name
 from ..values import dump_value
 from .crds import chart_crd_sources, cluster_crds, crd_object, file_name, provenance
 
@@ -71,6 +71,7 @@ def chart_files(chart: ChartPlan, fleet: Fleet, head: str) -> dict[str, str]:
     }
     files[f"{base}/Chart.yaml"] = _commented(dump_yaml(chart_yaml), head)
     files[f"{base}/values.yaml"] = chart.spec.values_yaml(chart.defaults, head)
+    files[f"{base}/README.md"] = _readme(chart, fleet, head)
     files[f"{base}/values.schema.json"] = json.dumps(chart.spec.json_schema(head.replace("\n", " ")), indent=2,
                                                      ensure_ascii=False) + "\n"
     # Per-cluster values files stay out of a packaged chart: they are given with -f, never read from the package.
@@ -91,6 +92,22 @@ def chart_files(chart: ChartPlan, fleet: Fleet, head: str) -> dict[str, str]:
         files[f"{base}/crds/{file_name(source)}"] = _commented(dump_yaml(crd_object(source)), f"{head}\n{provenance(source)}")
     files[f"{base}/templates/NOTES.txt"] = _notes(chart, fleet)
     return files
+
+
+def _readme(chart: ChartPlan, fleet: Fleet, head: str) -> str:
+    """`helm show readme`: what the chart is, how it is installed, and every value (from its typed description)."""
+    clusters = ", ".join(chart.clusters)
+    lines = ["<!--", head, "-->", "", f"# {chart.name}", "", chart.description, "",
+             f"Fleet {fleet.name}; installed in {clusters}, each with its own values file:", "", "```sh",
+             f"helm install {release_name(fleet, chart.key)} charts/{chart.name} -n {fleet.namespace} -f charts/{chart.name}/values-CLUSTER.yaml"
+             + (" --wait --wait-for-jobs" if chart.model else ""), "```", "",
+             "The namespace is created beforehand (the runbook does, with the Secrets it needs), or with `--create-namespace`."]
+    if chart.model is not None:
+        lines += ["", "The weights loader runs as a pre-install/pre-upgrade hook: Helm installs the model servers only once the "
+                      "weights are complete in the cluster's bucket."]
+    lines += ["", "## Values", "", "Every value is checked by `values.schema.json` (unknown keys are refused).", "",
+              "| value | type | default | meaning |", "|---|---|---|---|", *chart.spec.readme_rows(chart.defaults), ""]
+    return "\n".join(lines)
 
 
 def _accelerators(chart: ChartPlan, fleet: Fleet) -> str:
