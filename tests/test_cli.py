@@ -43,24 +43,49 @@ def test_missing_config(tmp_path):
     assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
 
 
+def inproc(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """The CLI's main() in this process (the same code as the console script, without a new interpreter and a
+    cdk8s start-up per call): exit code and what it printed."""
+    import contextlib
+    import io
+    import signal
+
+    from synth.cli import main
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse
+                code = exc.code
+    finally:
+        os.chdir(here)
+        for s, h in handlers.items():
+            signal.signal(s, h)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
 def test_check_lists_edited_files_and_diffs_them(tmp_path):
     out = tmp_path / "out"
-    first = cli("synth", "--out", str(out))
+    first = inproc("synth", "--out", str(out))
     assert first.returncode == 0 and f"{out}: " in first.stdout and " added, 0 changed, 0 removed" in first.stdout
-    clean = cli("synth", "--check", "--out", str(out))
+    clean = inproc("synth", "--check", "--out", str(out))
     assert clean.returncode == 0 and "matches a fresh synth of fleet.yaml" in clean.stdout
     edited = out / "charts" / "gemma3-serving" / "templates" / "deployment.yaml"
     edited.write_text(edited.read_text() + "# edit\n")
     (out / "overlays" / "gemma3-us-east5" / "serving" / "service.yaml").unlink()
-    r = cli("synth", "--check", "--out", str(out))
+    r = inproc("synth", "--check", "--out", str(out))
     assert r.returncode == 1
     assert "stale: charts/gemma3-serving/templates/deployment.yaml" in r.stdout
     assert "missing: overlays/gemma3-us-east5/serving/service.yaml" in r.stdout
-    d = cli("synth", "--check", "--diff", "--out", str(out))
+    d = inproc("synth", "--check", "--diff", "--out", str(out))
     assert d.returncode == 1
     assert "--- a/charts/gemma3-serving/templates/deployment.yaml" in d.stdout and "-# edit" in d.stdout
     assert "--- /dev/null" in d.stdout and "+++ b/overlays/gemma3-us-east5/serving/service.yaml" in d.stdout
-    again = cli("synth", "--out", str(out))
+    again = inproc("synth", "--out", str(out))
     assert again.returncode == 0 and ": 1 added, 1 changed, 0 removed" in again.stdout
 
 
@@ -146,15 +171,15 @@ def test_a_pending_commit_is_reported_then_completed_with_a_message(tmp_path):
     from synth.emit.writer import JOURNAL, STAGING_PREFIX
 
     out = tmp_path / "out"
-    assert cli("synth", "--config", str(REPO / "fleet.yaml"), "--out", str(out)).returncode == 0
+    assert inproc("synth", "--config", str(REPO / "fleet.yaml"), "--out", str(out)).returncode == 0
     staging = out / f"{STAGING_PREFIX}stopped"
     (staging / "tree").mkdir(parents=True)
     (out / JOURNAL).write_text(json.dumps({"staging": staging.name, "write": [], "delete": []}))
-    check = cli("synth", "--check", "--config", str(REPO / "fleet.yaml"), "--out", str(out))
+    check = inproc("synth", "--check", "--config", str(REPO / "fleet.yaml"), "--out", str(out))
     assert check.returncode == 1 and f"pending: {JOURNAL}" in check.stdout and "did not finish" in check.stderr
-    validate = cli("validate", "--overlays", str(out / "overlays"))
+    validate = inproc("validate", "--overlays", str(out / "overlays"))
     assert validate.returncode == 0 and "a synth was stopped after its commit point" in validate.stdout
-    again = cli("synth", "--config", str(REPO / "fleet.yaml"), "--out", str(out))
+    again = inproc("synth", "--config", str(REPO / "fleet.yaml"), "--out", str(out))
     assert again.returncode == 0 and "first completed the commit" in again.stderr
     assert not (out / JOURNAL).exists()
-    assert cli("synth", "--check", "--config", str(REPO / "fleet.yaml"), "--out", str(out)).returncode == 0
+    assert inproc("synth", "--check", "--config", str(REPO / "fleet.yaml"), "--out", str(out)).returncode == 0
