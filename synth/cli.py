@@ -77,7 +77,31 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("drill", help="print the failover drill of the fleet (clients, drain a region's backends, then its front end, restore)")
     d.add_argument("--config", default="fleet.yaml", help="fleet file (default: fleet.yaml)")
     d.add_argument("--markdown", action="store_true", help="markdown instead of plain text")
+    c = sub.add_parser("completion", help="print a shell completion script: eval \"$(inference-fleet completion bash)\"")
+    c.add_argument("shell", choices=["bash", "zsh"], help="the shell (zsh uses bash completion through bashcompinit)")
     return p
+
+
+def completion_script(shell: str) -> str:
+    """Completion for every subcommand and its flags, read from the parser itself (so it never drifts from it);
+    file arguments complete as files."""
+    parser = _parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
+    commands = {name: sorted(o for a in sp._actions for o in a.option_strings) for name, sp in sub.choices.items()}  # noqa: SLF001
+    fn = "_inference_fleet"
+    lines = ["# inference-fleet shell completion (generated from its argument parser)"]
+    if shell == "zsh":
+        lines += ["autoload -U +X bashcompinit && bashcompinit"]
+    lines += [f"{fn}() {{", '  local cur="${COMP_WORDS[COMP_CWORD]}" cmd="${COMP_WORDS[1]}"',
+              "  if [ \"$COMP_CWORD\" -eq 1 ]; then",
+              f"    COMPREPLY=($(compgen -W \"{' '.join(sorted(commands))}\" -- \"$cur\")); return",
+              "  fi", '  case "$cmd" in']
+    for name, flags in sorted(commands.items()):
+        lines.append(f"    {name}) "
+                     f"if [[ \"$cur\" == -* ]]; then COMPREPLY=($(compgen -W \"{' '.join(flags)}\" -- \"$cur\")); "
+                     "else COMPREPLY=($(compgen -f -- \"$cur\")); fi ;;")
+    lines += ["  esac", "}", f"complete -o filenames -F {fn} inference-fleet", ""]
+    return "\n".join(lines)
 
 
 def _seconds(low: float, high: float):
@@ -152,6 +176,9 @@ def _interrupted(code: int) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "completion":
+        sys.stdout.write(completion_script(args.shell))
+        return 0
     if args.command == "init":
         from .init import run_init
 

@@ -183,3 +183,18 @@ def test_a_pending_commit_is_reported_then_completed_with_a_message(tmp_path):
     assert again.returncode == 0 and "first completed the commit" in again.stderr
     assert not (out / JOURNAL).exists()
     assert inproc("synth", "--check", "--config", str(REPO / "fleet.yaml"), "--out", str(out)).returncode == 0
+
+
+def test_shell_completion_knows_every_command_and_flag(tmp_path):
+    import shutil
+
+    script = inproc("completion", "bash")
+    assert script.returncode == 0
+    (tmp_path / "c.sh").write_text(script.stdout)
+    bash = shutil.which("bash")
+    probe = ('source c.sh; COMP_WORDS=(inference-fleet va); COMP_CWORD=1; _inference_fleet; echo "${COMPREPLY[@]}"; '
+             'COMP_WORDS=(inference-fleet synth --lock); COMP_CWORD=2; _inference_fleet; echo "${COMPREPLY[@]}"')
+    r = subprocess.run([bash, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["validate", "--lock-timeout"]
+    assert inproc("completion", "zsh").stdout.startswith("# inference-fleet shell completion")
