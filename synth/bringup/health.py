@@ -13,46 +13,41 @@ from __future__ import annotations
 # waited for a report that never comes would stall the RollingSync for good. A condition reported False is Degraded,
 # and stops the rollout with the controller's reason.
 
+# The verdict over a list of conditions, shared by every check: the first False degrades, a True names itself.
+_VERDICT = """\
+local function verdict(hs, conditions)
+  for _, c in ipairs(conditions) do
+    if c.status == "False" then
+      hs.status = "Degraded"
+      hs.message = c.type .. " False: " .. (c.reason or "") .. " " .. (c.message or "")
+      return true
+    end
+    if c.status == "True" then
+      hs.message = c.type .. ": " .. (c.message or c.reason or "")
+    end
+  end
+  return false
+end
+"""
+
 # InferencePool: status.parents[].conditions (Accepted, ResolvedRefs per Gateway; Exported for the fleet).
-POOL = """\
+POOL = _VERDICT + """\
 hs = {status = "Healthy", message = "no controller reports a problem with the pool"}
 if obj.status ~= nil and obj.status.parents ~= nil then
   for _, parent in ipairs(obj.status.parents) do
-    for _, c in ipairs(parent.conditions or {}) do
-      if c.status == "False" then
-        hs.status = "Degraded"
-        hs.message = c.type .. " False: " .. (c.reason or "") .. " " .. (c.message or "")
-        return hs
-      end
-      if c.status == "True" then
-        hs.message = c.type .. ": " .. (c.message or c.reason or "")
-      end
-    end
+    if verdict(hs, parent.conditions or {}) then return hs end
   end
 end
 return hs
 """
 
 # ComputeClass and GKE's Gateway policies: status.conditions, and per target status.ancestors[].conditions.
-CONDITIONS = """\
+CONDITIONS = _VERDICT + """\
 hs = {status = "Healthy", message = "GKE reports no problem"}
-local lists = {}
 if obj.status ~= nil then
-  if obj.status.conditions ~= nil then table.insert(lists, obj.status.conditions) end
+  if obj.status.conditions ~= nil and verdict(hs, obj.status.conditions) then return hs end
   for _, a in ipairs(obj.status.ancestors or {}) do
-    if a.conditions ~= nil then table.insert(lists, a.conditions) end
-  end
-end
-for _, conditions in ipairs(lists) do
-  for _, c in ipairs(conditions) do
-    if c.status == "False" then
-      hs.status = "Degraded"
-      hs.message = c.type .. " False: " .. (c.reason or "") .. " " .. (c.message or "")
-      return hs
-    end
-    if c.status == "True" then
-      hs.message = c.type .. ": " .. (c.message or c.reason or "")
-    end
+    if verdict(hs, a.conditions or {}) then return hs end
   end
 end
 return hs

@@ -46,6 +46,11 @@ def model_entries(data: dict) -> list[tuple[str, dict]]:
     return [("", {"model": data["model"], "server": data["server"], "routing": data["routing"]})]
 
 
+def required_floors(data: dict) -> list:
+    """The version floors (catalog.Floor) of the features the fleet uses, highest first."""
+    return catalog.floors_for(any(e["routing"]["metricShape"] == "pod" for _, e in model_entries(data)))
+
+
 def pool_slug(model_name: str) -> str:
     """A pool name from a model name: its last path segment as a DNS label (google/gemma-3-4b-it -> gemma-3-4b-it)."""
     import re
@@ -256,7 +261,7 @@ def build(data: dict) -> Fleet:
             management_server=dl["argocd"]["managementServer"],
         ),
         gke=Gke(release_channel=data["gke"]["releaseChannel"], min_version=data["gke"].get("minVersion"),
-                floors=tuple(catalog.floors_for(any(e["routing"]["metricShape"] == "pod" for _, e in model_entries(data))))),
+                floors=tuple(required_floors(data))),
         network=Network(name=data["network"]["name"], mtu=data["network"]["mtu"],
                         private_nodes=data["network"]["privateNodes"], cloud_nat=data["network"]["cloudNat"]),
         system_pool=SystemPool(name=data["systemPool"]["name"], machine_type=data["systemPool"]["machineType"],

@@ -564,17 +564,12 @@ def _gke_version(ctx: Context) -> None:
     pinned = ctx.data["gke"].get("minVersion")
     if pinned is None:
         return
+    from .build import required_floors
+
     for floor in required_floors(ctx.data):
         if catalog.version_key(pinned) < catalog.version_key(floor.version):
             ctx.fail("gke-version", "gke.minVersion", f"{pinned} is below {floor.version}, the floor for {floor.feature}")
             return
-
-
-def required_floors(data: dict) -> list:
-    """The version floors (catalog.Floor) of the features the fleet uses, highest first."""
-    from .build import model_entries
-
-    return catalog.floors_for(any(e["routing"]["metricShape"] == "pod" for _, e in model_entries(data)))
 
 
 @rule("system-pool", "the system pool's machine type is a known CPU type whose allocatable resources, after GKE's daemons, hold the picker")

@@ -6,6 +6,7 @@ from ...bringup import health
 from ...bringup.phases import HELM_HOOKS
 from ..problems import Problem, annotations, iter_objects, labels, name, oid, pod_specs
 from ..view import FleetView
+from .order import group_of
 
 RULES = {
     "bringup-argocd": "under RollingSync the template carries no inert selfHeal, and Argo CD has a health check for "
@@ -15,10 +16,6 @@ RULES = {
 }
 
 
-def _group(o: dict) -> str:
-    api = o.get("apiVersion") or ""
-    return api.rpartition("/")[0] if "/" in api else ""
-
 
 def check(view: FleetView) -> list[Problem]:
     return _argocd(view) + _helm(view)
@@ -27,7 +24,7 @@ def check(view: FleetView) -> list[Problem]:
 def _argocd(view: FleetView) -> list[Problem]:
     out = []
     delivery = list(iter_objects(view.delivery))
-    argo = [(f, o) for f, o in delivery if o.get("kind") in ("ApplicationSet", "Application") and _group(o) == "argoproj.io"]
+    argo = [(f, o) for f, o in delivery if o.get("kind") in ("ApplicationSet", "Application") and group_of(o) == "argoproj.io"]
     if not argo:
         return out
     configured = set()
@@ -42,7 +39,7 @@ def _argocd(view: FleetView) -> list[Problem]:
                 out.append(Problem(f, oid(o), "spec.template.spec.syncPolicy.automated.selfHeal", "bringup-argocd",
                                    "RollingSync turns auto-sync off on the Applications it generates (reading only prune): "
                                    "selfHeal never takes effect"))
-    kinds = {(_group(o), o.get("kind")) for docs in view.clusters.values() for _, o in iter_objects(docs)}
+    kinds = {(group_of(o), o.get("kind")) for docs in view.clusters.values() for _, o in iter_objects(docs)}
     first = argo[0]
     for g, k in sorted(set(health.CHECKS) & kinds):
         if health.key(g, k) not in configured:

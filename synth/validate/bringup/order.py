@@ -8,6 +8,12 @@ from ..problems import annotations, labels, name, namespace
 PHASE_INDEX = {p.name: i for i, p in enumerate(PHASES)}
 
 
+def group_of(o: dict) -> str:
+    """The API group of ``o`` ("" for the core group)."""
+    api = o.get("apiVersion") or ""
+    return api.rpartition("/")[0] if "/" in api else ""
+
+
 def wave(o: dict) -> int | None:
     """The Argo CD sync wave (0 when unset); None when the annotation is not an integer (Argo CD rejects it)."""
     raw = annotations(o).get(SYNC_WAVE, "0")

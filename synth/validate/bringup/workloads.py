@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..problems import Problem, iter_objects, labels, matches, name, namespace, oid, pod_specs
 from ..view import FleetView
-from .order import after
+from .order import after, group_of
 
 RULES = {
     "bringup-crd": "a custom resource whose CRD GKE does not install arrives with that CRD, applied no later",
@@ -39,10 +39,6 @@ def _needs_crd(group: str) -> bool:
     return not group.endswith(".k8s.io") or group.endswith(".x-k8s.io")
 
 
-def _group(o: dict) -> str:
-    api = o.get("apiVersion") or ""
-    return api.rpartition("/")[0] if "/" in api else ""
-
 
 def _env(container: dict) -> dict[str, str]:
     return {e.get("name"): e.get("value") for e in container.get("env") or [] if isinstance(e, dict) and "value" in e}
@@ -55,6 +51,14 @@ def check(view: FleetView) -> list[Problem]:
 
         def report(f: str, o: dict, path: str, rule: str, msg: str) -> None:
             out.append(Problem(f, oid(o), path, rule, msg, cluster))
+
+        def present(f: str, o: dict, path: str, rule: str, what: str, target: dict | None, missing: str) -> None:
+            """``what`` (``target``) is delivered to this cluster and applied no later than ``o``."""
+            if target is None:
+                report(f, o, path, rule, f"{what} is not delivered to this cluster: {missing}")
+            else:
+                for why in after(o, target, waits=False):
+                    report(f, o, path, rule, f"may be applied before {what}: {why}")
 
         by_kind: dict[str, list[tuple[str, dict]]] = {}
         for f, o in objs:
@@ -75,7 +79,7 @@ def check(view: FleetView) -> list[Problem]:
                        "applying fails until someone creates it")
             if namespace(o) not in namespaces:
                 continue
-            group = _group(o)
+            group = group_of(o)
             if _needs_crd(group):
                 version = (o.get("apiVersion") or "").rpartition("/")[2]
                 crd = crds.get((group, version, o.get("kind")))
@@ -100,22 +104,12 @@ def check(view: FleetView) -> list[Problem]:
                 continue
             sa = spec.get("serviceAccountName") or "default"
             if sa != "default":
-                target = service_accounts.get((ns, sa))
-                if target is None:
-                    report(f, o, f"{prefix}.serviceAccountName", "bringup-serviceaccount",
-                           f"ServiceAccount {sa} is not delivered to this cluster: no pod is created until it exists")
-                else:
-                    for why in after(o, target, waits=False):
-                        report(f, o, f"{prefix}.serviceAccountName", "bringup-serviceaccount", f"may be applied before ServiceAccount {sa}: {why}")
+                present(f, o, f"{prefix}.serviceAccountName", "bringup-serviceaccount", f"ServiceAccount {sa}",
+                        service_accounts.get((ns, sa)), "no pod is created until it exists")
             wanted = (spec.get("nodeSelector") or {}).get("cloud.google.com/compute-class")
             if wanted:
-                target = classes.get(wanted)
-                if target is None:
-                    report(f, o, f"{prefix}.nodeSelector", "bringup-compute-class",
-                           f"ComputeClass {wanted} is not delivered to this cluster: the pods stay Pending")
-                else:
-                    for why in after(o, target, waits=False):
-                        report(f, o, f"{prefix}.nodeSelector", "bringup-compute-class", f"may be applied before ComputeClass {wanted}: {why}")
+                present(f, o, f"{prefix}.nodeSelector", "bringup-compute-class", f"ComputeClass {wanted}",
+                        classes.get(wanted), "the pods stay Pending")
             for path, secret in _secret_refs(spec, prefix):
                 if (ns, secret) not in secrets and (ns, secret) not in view.runbook_secrets:
                     report(f, o, path, "bringup-secret",
