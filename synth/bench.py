@@ -142,17 +142,24 @@ def validator_throughput(objects: int = 6000) -> dict:
     problems = validator.validate_fleet({_config_cluster(): [("bench", o) for o in objs], "infra": [("infra", o) for o in infra]})
     ours = time.perf_counter() - start
     sample = objs[: max(200, len(docs) * 10)]
-    start = time.perf_counter()
-    for o in sample:
-        try:
-            kubernetes_validate.validate(o, "1.34", strict=True)
-        except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.ValidationError):
-            pass
-    theirs = time.perf_counter() - start
+
+    def their_pass() -> float:
+        start = time.perf_counter()
+        for o in sample:
+            try:
+                kubernetes_validate.validate(o, "1.34", strict=True)
+            except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.ValidationError):
+                pass
+        return time.perf_counter() - start
+
+    # The first pass loads each kind's schema; a large fleet is validated at the warm rate, so that is the baseline.
+    their_first = their_pass()
+    theirs = min(their_pass() for _ in range(2))
     ours_per, theirs_per = ours / len(objs), theirs / len(sample)
     marginal = _whole_process_marginal(objs, infra)
     return {"objects": len(objs), "problems": len(problems), "ours_ms_per_object": ours_per * 1000,
             "kubernetes_validate_ms_per_object": theirs_per * 1000, "ratio": theirs_per / ours_per,
+            "kubernetes_validate_first_pass_ms_per_object": their_first / len(sample) * 1000,
             "cel_rules_evaluated": validator.stats.cel_evaluated, "cel_rules_skipped": len(validator.stats.cel_skipped),
             "whole_process_marginal_ms_per_object": marginal * 1000, "marginal_ratio": theirs_per / marginal}
 
@@ -240,7 +247,8 @@ def main() -> int:
               f"({val['ours_ms_per_object']:.3f} ms/object) "
               f"end to end (schemas, CEL: {val['cel_rules_evaluated']} rules evaluated, {val['cel_rules_skipped']} skipped; fleet rules) "
               f"vs kubernetes-validate strict {1000 / val['kubernetes_validate_ms_per_object']:,.0f} objects/s "
-              f"({val['kubernetes_validate_ms_per_object']:.2f} ms/object): {val['ratio']:.0f}x faster; whole process, marginal "
+              f"({val['kubernetes_validate_ms_per_object']:.2f} ms/object with its schemas loaded; "
+              f"{val['kubernetes_validate_first_pass_ms_per_object']:.2f} on its first pass): {val['ratio']:.0f}x faster; whole process, marginal "
               f"per object (`inference-fleet validate`, start-up cancelled): {val['whole_process_marginal_ms_per_object']:.3f} ms, "
               f"{val['marginal_ratio']:.0f}x faster",
               f"validator, cold caches (no CEL verdicts or parsed CRDs from earlier runs): {val_cold['ours_ms_per_object']:.3f} ms/object "

@@ -10,9 +10,9 @@ from pathlib import Path
 import yaml
 
 from ..errors import UserError
+from .decode import documents
 from .engine import Problem, Validator, format_problem
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SUFFIXES = {".yaml", ".yml", ".json"}
 
 
@@ -38,10 +38,8 @@ def load_docs(path: Path, label: str | None = None) -> list[tuple[str, object]]:
             docs.append((shown, {"__error__": "not UTF-8 text"}))
             continue
         try:
-            for doc in yaml.load_all(text, Loader=_Loader):  # noqa: S506 - safe loader
-                if doc is not None:
-                    # JSON types only, as the API server sees them (YAML dates and the like become strings).
-                    docs.append((shown, json.loads(json.dumps(doc, default=str))))
+            # JSON types only, as the API server sees them (YAML dates and the like become strings).
+            docs.extend((shown, doc) for doc in documents(text))
         except yaml.YAMLError as exc:
             docs.append((shown, {"__error__": str(exc).splitlines()[0]}))
     return docs
@@ -57,8 +55,7 @@ def kustomize(overlay: Path) -> list[tuple[str, object]]:
     if result.returncode != 0:
         raise UserError(f"kubectl kustomize {overlay} failed: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'no output'}")
     shown = f"kustomize({overlay})"
-    return [(shown, json.loads(json.dumps(d, default=str)))
-            for d in yaml.load_all(result.stdout, Loader=_Loader) if d is not None]  # noqa: S506
+    return [(shown, d) for d in documents(result.stdout)]
 
 
 def helm_template(chart: Path, values: Path) -> list[tuple[str, object]]:
@@ -74,8 +71,7 @@ def helm_template(chart: Path, values: Path) -> list[tuple[str, object]]:
         raise UserError(f"helm template {chart} -f {values} failed: "
                         f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'no output'}")
     shown = f"helm({chart.name}, {values.name})"
-    return [(shown, json.loads(json.dumps(d, default=str)))
-            for d in yaml.load_all(result.stdout, Loader=_Loader) if d is not None]  # noqa: S506
+    return [(shown, d) for d in documents(result.stdout)]
 
 
 def beside(overlays: str | None) -> tuple[list, dict]:

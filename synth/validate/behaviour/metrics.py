@@ -76,7 +76,11 @@ def check(view: FleetView) -> list[Problem]:
         for f, o in iter_objects(docs):
             if o.get("kind") == "InferencePool":
                 pools.setdefault((namespace(o), name(o)), []).append((cluster, f, o))
-    templates_of = {cluster: _templates(docs) for cluster, docs in view.clusters.items()}
+    templates_of: dict[str, dict[str, list[tuple[dict, dict]]]] = {}  # cluster → namespace → (workload, pod template)
+    for cluster, docs in view.clusters.items():
+        by_ns = templates_of.setdefault(cluster, {})
+        for o, t in _templates(docs):
+            by_ns.setdefault(namespace(o), []).append((o, t))
     metrics_of = {cluster: _metrics_by_namespace(docs) for cluster, docs in view.clusters.items()}
     for cluster, docs in view.clusters.items():
         for f, policy in iter_objects(docs):
@@ -89,7 +93,7 @@ def check(view: FleetView) -> list[Problem]:
             for metric_name in wanted:
                 for serving, pf, pool in pools.get((namespace(policy), target.get("name")), []):
                     sel = ((pool.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-                    targets = [t for o, t in templates_of[serving] if namespace(o) == namespace(pool) and matches(sel, labels(t))]
+                    targets = [t for _, t in templates_of[serving].get(namespace(pool), []) if matches(sel, labels(t))]
                     if not _exported_by(metrics_of[serving], namespace(pool), targets, metric_name):
                         problems.append(Problem(pf, oid(pool), "", "metrics-export",
                                                 f"{oid(policy)} (in {cluster}) balances on {PREFIX}{metric_name}, but no AutoscalingMetric "
@@ -97,13 +101,16 @@ def check(view: FleetView) -> list[Problem]:
                                                 "balancer gets no signal from this region", serving))
     for cluster, docs in view.clusters.items():
         templates = templates_of[cluster]
-        monitors = [o for _, o in iter_objects(docs) if o.get("kind") == "PodMonitoring"]
+        monitors: dict[str, list[dict]] = {}
+        for _, pm in iter_objects(docs):
+            if pm.get("kind") == "PodMonitoring":
+                monitors.setdefault(namespace(pm), []).append(pm)
         for f, hpa in iter_objects(docs):
             if hpa.get("kind") != "HorizontalPodAutoscaler":
                 continue
             ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-            target = next((t for o, t in templates if o.get("kind") == ref.get("kind") and name(o) == ref.get("name")
-                           and namespace(o) == namespace(hpa)), None)
+            target = next((t for o, t in templates.get(namespace(hpa), []) if o.get("kind") == ref.get("kind")
+                           and name(o) == ref.get("name")), None)
             if target is None:
                 problems.append(Problem(f, oid(hpa), "spec.scaleTargetRef", "metrics-hpa-source",
                                         f"scales {ref.get('kind')}/{ref.get('name')}, which is not in this cluster's manifests", cluster))
@@ -114,10 +121,9 @@ def check(view: FleetView) -> list[Problem]:
                 metric = ((m.get("pods") or {}).get("metric") or {}).get("name", "")
                 at = f"spec.metrics[{i}].pods.metric.name"
                 if metric.startswith("prometheus.googleapis.com|"):
-                    ok = any(namespace(pm) == namespace(hpa)
-                             and matches(((pm.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}, labels(target))
+                    ok = any(matches(((pm.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}, labels(target))
                              and any(_declares(target, ep.get("port")) for ep in (pm.get("spec") or {}).get("endpoints") or [])
-                             for pm in monitors)
+                             for pm in monitors.get(namespace(hpa), []))
                     if not ok:
                         problems.append(Problem(f, oid(hpa), at, "metrics-hpa-source",
                                                 f"{metric} comes from Managed Prometheus, but no PodMonitoring scrapes "

@@ -128,16 +128,20 @@ def _pod_need(f: str, o: dict, meta: dict, pod: dict, claim_templates: dict, cou
 
 def _needs(docs) -> list[Need]:
     objs = list(iter_objects(docs))
-    hpas = [o for _, o in objs if o.get("kind") == "HorizontalPodAutoscaler"]
+    hpas_in: dict[str, list[dict]] = {}
+    for _, h in objs:
+        if h.get("kind") == "HorizontalPodAutoscaler":
+            hpas_in.setdefault(namespace(h), []).append(h)
     claims = {(namespace(t), name(t)): t for _, t in objs if t.get("kind") == "ResourceClaimTemplate"}
     out = []
     for f, o in objs:
         kind, spec = o.get("kind"), o.get("spec") or {}
         if kind == "Deployment":
+            hpas = hpas_in.get(namespace(o), [])
             replicas = replicas_of(o, hpas)
             for h in hpas:  # at most the HPA's maximum at once
                 ref = (h.get("spec") or {}).get("scaleTargetRef") or {}
-                if ref.get("name") == name(o) and namespace(h) == namespace(o):
+                if ref.get("name") == name(o):
                     replicas = int((h.get("spec") or {}).get("maxReplicas", replicas))
             count = replicas + rollout(o, replicas)[2]
         elif kind == "Job":

@@ -33,6 +33,7 @@ def _amount(value, replicas: int, round_up: bool) -> int:
 
 
 def replicas_of(deployment: dict, hpas: list[dict]) -> int:
+    """The replicas a Deployment runs with: its HPA's minReplicas where one of ``hpas`` scales it."""
     for h in hpas:
         ref = (h.get("spec") or {}).get("scaleTargetRef") or {}
         if ref.get("kind") == "Deployment" and ref.get("name") == name(deployment) and namespace(h) == namespace(deployment):
@@ -57,32 +58,37 @@ def check(view: FleetView) -> list[Problem]:
         by_kind: dict[str, list[tuple[str, dict]]] = {}
         for f, o in objs:
             by_kind.setdefault(o.get("kind", ""), []).append((f, o))
-        hpas = [o for _, o in by_kind.get("HorizontalPodAutoscaler", [])]
-        pools = [o for _, o in by_kind.get("InferencePool", [])]
+        hpas: dict[str, list[dict]] = {}
+        for _, h in by_kind.get("HorizontalPodAutoscaler", []):
+            hpas.setdefault(namespace(h), []).append(h)
+        pools: dict[str, list[dict]] = {}
+        for _, p in by_kind.get("InferencePool", []):
+            pools.setdefault(namespace(p), []).append(p)
         services = {(namespace(s), name(s)): s for _, s in by_kind.get("Service", [])}
         pdbs: dict[str, list] = {}
         for pf, pdb in by_kind.get("PodDisruptionBudget", []):
             pdbs.setdefault(namespace(pdb), []).append((pf, pdb))
-        fail_closed_pickers = []
-        for p in pools:
-            ref = (p.get("spec") or {}).get("endpointPickerRef") or {}
-            if ref.get("failureMode", "FailClose") == "FailClose":
-                svc = services.get((namespace(p), ref.get("name")))
-                if svc:
-                    fail_closed_pickers.append((namespace(p), (svc.get("spec") or {}).get("selector") or {}))
+        fail_closed_pickers: dict[str, list[dict]] = {}  # namespace → picker Service selectors
+        for ns, in_ns in pools.items():
+            for p in in_ns:
+                ref = (p.get("spec") or {}).get("endpointPickerRef") or {}
+                if ref.get("failureMode", "FailClose") == "FailClose":
+                    svc = services.get((ns, ref.get("name")))
+                    if svc:
+                        fail_closed_pickers.setdefault(ns, []).append((svc.get("spec") or {}).get("selector") or {})
 
         def role(d: dict) -> str:
             tl = labels((d.get("spec") or {}).get("template") or {})
-            if any(namespace(p) == namespace(d) and matches(((p.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}, tl)
-                   for p in pools):
+            if any(matches(((p.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}, tl)
+                   for p in pools.get(namespace(d), [])):
                 return "model server"
-            if any(ns == namespace(d) and matches(sel, tl) for ns, sel in fail_closed_pickers):
+            if any(matches(sel, tl) for sel in fail_closed_pickers.get(namespace(d), [])):
                 return "endpoint picker of a fail-closed pool"
             return ""
 
         for f, d in by_kind.get("Deployment", []):
             what = role(d)
-            replicas = replicas_of(d, hpas)
+            replicas = replicas_of(d, hpas.get(namespace(d), []))
             kind, down, surge = rollout(d, replicas)
             if what:
                 serving = replicas - down
