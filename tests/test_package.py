@@ -86,4 +86,30 @@ def test_installed_tool_says_what_node_to_install(installed, tmp_path):
     r = subprocess.run([tool, "synth", "--config", str(REPO / "fleet.yaml"), "--out", str(tmp_path / "o")],
                        capture_output=True, text=True, env=_env(JSII_NODE=str(tmp_path / "no-node")))
     assert r.returncode == 2 and r.stderr.count("\n") == 1
-    assert "npm install" in r.stderr and "JSII_NODE" in r.stderr
+    assert "inference-fleet tools --fetch" in r.stderr and "JSII_NODE" in r.stderr
+
+
+def test_a_pip_user_sees_and_fetches_the_tools(installed, tmp_path):
+    """Outside the repository, with neither helm nor kubectl on PATH: `tools` names what is missing and what needs
+    it, a command that needs one points at `tools --fetch`, and `tools --fetch` gets them into the user cache."""
+    tool = str(installed / "bin" / "inference-fleet")
+    only_node = tmp_path / "path"
+    only_node.mkdir()
+    (only_node / "node").symlink_to(REPO / ".tools" / "bin" / "node")
+    pip_cache = subprocess.run([sys.executable, "-m", "pip", "cache", "dir"], capture_output=True, text=True).stdout.strip()
+    env = _env(PATH=f"{only_node}:/usr/bin:/bin", XDG_CACHE_HOME=str(tmp_path / "xdg"), PIP_CACHE_DIR=pip_cache,
+               INFERENCE_FLEET_CRD_MIRROR=str(REPO.parent / "shared" / "crds"))
+    env.pop("JSII_NODE")
+    before = subprocess.run([tool, "tools"], capture_output=True, text=True, env=env)
+    assert before.returncode == 1, before.stdout + before.stderr
+    lines = before.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["node", "kubectl", "helm"]
+    assert all(" missing " in line and "tools --fetch" in line for line in lines[1:]) and " missing " not in lines[0]
+    r = subprocess.run([tool, "validate", "--overlays", str(REPO / "overlays")], capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "inference-fleet tools --fetch" in r.stderr, r.stderr
+    fetched = subprocess.run([tool, "tools", "--fetch"], capture_output=True, text=True, env=env)
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    bin_ = tmp_path / "xdg" / "inference-fleet" / "tools" / "bin"
+    assert {"helm", "kubectl"} <= {p.name for p in bin_.iterdir()}
+    assert sum(line.startswith("fetched ") for line in fetched.stdout.splitlines()) == 2
+    assert all(str(bin_) in line for line in fetched.stdout.splitlines()[-2:])

@@ -4,6 +4,7 @@ has one such chart per model, installed side by side in the same namespace."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 
 import cdk8s
@@ -30,7 +31,7 @@ from ..constructs.routing import (
     RoutingProps,
 )
 from ..template import Truthy, ref
-from ..values import DNS_LABEL, QUANTITY, Group, ValuesSpec, array, boolean, integer, number, string
+from ..values import DNS_LABEL, QUANTITY, Group, Leaf, ValuesSpec, array, boolean, integer, number, string
 
 CIDR_PATTERN = "^([0-9]{1,3}\\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$"
 # The ComputeClass priority fields the chart emits (strict: anything else is a values error).
@@ -127,6 +128,7 @@ def spec_for(kind: str) -> ValuesSpec:
                     "memoryLimit": string("gke-gcsfuse/memory-limit.", pattern="^(0|[0-9]+(Mi|Gi))$"),
                     "ephemeralStorageLimit": string("gke-gcsfuse/ephemeral-storage-limit.", pattern="^(0|[0-9]+(Mi|Gi))$"),
                 }),
+                "extensions": extension_values(),
             }),
             f"{kind}Capacity": Group({
                 "enabled": boolean(f"Emit the ComputeClass GKE creates the {'TPU' if tpu else 'GPU'} node pools from (off when the pool is created by hand)."),
@@ -183,6 +185,36 @@ def spec_for(kind: str) -> ValuesSpec:
     )
 
 
+_POD_ANNOTATION_PREFIX = catalog.SERVER_ANNOTATION_PREFIX  # server.extensions may not set these (a key twice is a YAML error to Helm)
+
+
+def extension_values() -> Group:
+    """``server.extensions``: the fleet file's schema of each addition (one statement of the rules), with what the
+    chart itself guarantees on top — sidecars locked down, labels and annotations apart from the template's own."""
+    from ..config.loader import fleet_schema
+
+    props = copy.deepcopy(fleet_schema()["definitions"]["extensions"]["properties"])
+    sidecar = props["sidecars"]["items"]
+    sidecar["required"] = sorted({*sidecar["required"], "securityContext"})
+    sc = sidecar["properties"]["securityContext"]
+    sc["properties"].update({"allowPrivilegeEscalation": {"const": False},
+                             "capabilities": {"type": "object", "additionalProperties": False, "required": ["drop"],
+                                              "properties": {"drop": {"type": "array", "contains": {"const": "ALL"},
+                                                                      "items": {"type": "string"}}}},
+                             "seccompProfile": {"type": "object", "additionalProperties": False, "required": ["type"],
+                                                "properties": {"type": {"const": "RuntimeDefault"}}}})
+    sc["required"] = ["allowPrivilegeEscalation", "capabilities", "seccompProfile"]
+    props["podAnnotations"]["propertyNames"]["not"] = {"pattern": f"^{_POD_ANNOTATION_PREFIX}"}
+    props["podLabels"]["propertyNames"]["not"] = {"enum": sorted(RESERVED_POD_LABELS)}
+    fields = {}
+    for key, schema in props.items():
+        schema.pop("default", None)
+        doc = schema.pop("description")
+        fields[key] = Leaf(schema, doc)
+    return Group(fields, "Additions to the model server's pods (fleet file server.extensions).")
+
+
+RESERVED_POD_LABELS = catalog.SERVER_POD_LABELS
 SPEC = spec_for("tpu")
 
 
@@ -244,6 +276,7 @@ def values(fleet: Fleet, served: ServedModel, cluster: Cluster | None) -> dict:
             "memoryLimit": srv.gcs_fuse.memory_limit,
             "ephemeralStorageLimit": srv.gcs_fuse.ephemeral_storage_limit,
         },
+        "extensions": srv.extensions.values(),
     })
     return {
         "namespace": {"name": fleet.namespace, "create": False},
@@ -350,10 +383,11 @@ def build(app: cdk8s.App, fleet: Fleet, served: ServedModel) -> ManifestChart:
     dranet_on = Truthy("server.dranet.enabled")
     dranet = DranetClaim(chart, "dranet", name=f"{served.pool}-netdevs", namespace=ns, labels=labels,
                          device_class=ref("server.dranet.deviceClass"), when=dranet_on)
+    pod_labels = {**selector, **labels, "inference.networking.k8s.io/engine-type": "vllm", METRIC_POD_LABEL: served.pool}
+    assert set(pod_labels) <= RESERVED_POD_LABELS, sorted(set(pod_labels) - RESERVED_POD_LABELS)
     ModelServer(chart, "model-server", fuse=fuse, dranet=dranet, dranet_enabled=dranet_on, props=ModelServerProps(
         name=name, namespace=ns, labels=labels, selector=selector,
-        pod_labels={**selector, **labels, "inference.networking.k8s.io/engine-type": "vllm",
-                    METRIC_POD_LABEL: served.pool},
+        pod_labels=pod_labels,
         image=ref("server.image"), model_name=ref("model.name"), max_model_len=ref("model.maxModelLen"),
         gpu_memory_utilization=ref("server.gpuMemoryUtilization"),
         chips=ref("server.tpu.chips" if tpu else "server.gpu.count"),
@@ -371,6 +405,7 @@ def build(app: cdk8s.App, fleet: Fleet, served: ServedModel) -> ManifestChart:
         progress_deadline=ref("server.progressDeadlineSeconds"), accelerator_kind=kind, adapters=adapters,
         max_loras=served.model.lora.max_loras if served.model.lora else 1,
         max_lora_rank=served.model.lora.max_rank if served.model.lora else 16,
+        extensions_path="server.extensions",
     ))
     capacity = f"{kind}Capacity"
     AcceleratorComputeClass(chart, "tpu-capacity" if tpu else "gpu-capacity", name=ref("server.computeClass"), labels=labels,

@@ -11,6 +11,7 @@ from .model import (
     Capacity,
     Cluster,
     Delivery,
+    Extensions,
     Dns,
     Dranet,
     Fleet,
@@ -156,6 +157,7 @@ def _server(srv: dict) -> Server:
         gcs_fuse=GcsFuse(cpu_limit=srv["gcsFuse"]["cpuLimit"], memory_limit=srv["gcsFuse"]["memoryLimit"],
                          ephemeral_storage_limit=srv["gcsFuse"]["ephemeralStorageLimit"]),
         rollout=_rollout(srv["rollout"]),
+        extensions=Extensions.of(srv.get("extensions") or {}),
     )
 
 

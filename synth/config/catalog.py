@@ -258,3 +258,15 @@ def image_version(image: str) -> tuple[int, ...] | None:
         return None
     m = re.fullmatch(r"v?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?", image.rsplit("/", 1)[-1].partition(":")[2])
     return None if m is None else tuple(int(x or 0) for x in m.groups())
+
+
+# What the model server's pods hold of their own, which server.extensions may not set again (the constructs assert
+# their output stays within these).
+SERVER_POD_LABELS = frozenset({"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component",
+                               "app.kubernetes.io/part-of", "inference-fleet.dev/generated-by",
+                               "inference.networking.k8s.io/engine-type", "inference-fleet-pool"})
+SERVER_ANNOTATION_PREFIX = "gke-gcsfuse/"  # the Cloud Storage FUSE driver's sidecar settings
+SERVER_VOLUMES = frozenset({"model", "dshm", "xla-cache", "gke-gcsfuse-cache"})  # and adapter-<n>
+SERVER_MOUNT_PATHS = ("/model", "/dev/shm", "/xla-cache", "/adapters")
+SERVER_CONTAINERS = frozenset({"vllm", "wait-for-weights", "wait-for-adapters", "gke-gcsfuse-sidecar"})
+SERVER_ENV = frozenset({"VLLM_XLA_CACHE_PATH"})

@@ -140,6 +140,41 @@ class GcsFuse:
 
 
 @dataclass(frozen=True)
+class Extensions:
+    """Additions to the model server's pods (fleet file ``server.extensions``), as the chart's values hold them. Each
+    field is JSON text of plain data, so the configuration stays immutable and hashable; ``values()`` gives the data."""
+
+    pod_annotations: str = "{}"
+    pod_labels: str = "{}"
+    tolerations: str = "[]"
+    env: str = "[]"
+    volumes: str = "[]"
+    volume_mounts: str = "[]"
+    sidecars: str = "[]"
+
+    FIELDS = (("podAnnotations", "pod_annotations"), ("podLabels", "pod_labels"), ("tolerations", "tolerations"),
+              ("env", "env"), ("volumes", "volumes"), ("volumeMounts", "volume_mounts"), ("sidecars", "sidecars"))
+
+    @staticmethod
+    def of(data: dict) -> "Extensions":
+        import json
+
+        return Extensions(**{attr: json.dumps(data.get(key, {} if key.startswith("pod") else []), sort_keys=True)
+                             for key, attr in Extensions.FIELDS})
+
+    def values(self) -> dict:
+        """The chart values ``server.extensions``: sidecars locked down as every container of the chart is (no
+        privilege escalation, all capabilities dropped, RuntimeDefault seccomp), whatever else they set."""
+        import json
+
+        out = {key: json.loads(getattr(self, attr)) for key, attr in self.FIELDS}
+        for c in out["sidecars"]:
+            c["securityContext"] = {**c.get("securityContext", {}), "allowPrivilegeEscalation": False,
+                                    "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+        return out
+
+
+@dataclass(frozen=True)
 class Server:
     image: str
     accelerator: Tpu | Gpu
@@ -155,6 +190,7 @@ class Server:
     dranet: Dranet
     gcs_fuse: GcsFuse
     rollout: Rollout | None  # None: Rollout.automatic per cluster
+    extensions: Extensions = Extensions()
 
     @property
     def tpu(self) -> Tpu | None:

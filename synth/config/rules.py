@@ -206,6 +206,54 @@ def _images_pinned(ctx: Context) -> None:
                 ctx.fail("image-pinned", where, problem)
 
 
+@rule("extensions", "server.extensions adds to the model server's pods without replacing what inference-fleet sets: no label, "
+      "annotation, variable, volume, mount path or container of its own; mounts name a volume; sidecar images are pinned")
+def _extensions(ctx: Context) -> None:
+    for at, entry in ctx.models:
+        ext = entry["server"].get("extensions") or {}
+        base = f"{at}server.extensions"
+        for key in ext.get("podLabels", {}):
+            if key in catalog.SERVER_POD_LABELS:
+                ctx.fail("extensions", f"{base}.podLabels.{key}", "is a label inference-fleet sets (the pool, Service and PDB "
+                         f"select on these); use another key, not one of {', '.join(sorted(catalog.SERVER_POD_LABELS))}")
+        for key in ext.get("podAnnotations", {}):
+            if key.startswith(catalog.SERVER_ANNOTATION_PREFIX):
+                ctx.fail("extensions", f"{base}.podAnnotations.{key}", f"{catalog.SERVER_ANNOTATION_PREFIX}* annotations are set "
+                         "by inference-fleet (server.gcsFuse); set them there")
+        names: set[str] = set()
+        for i, env in enumerate(ext.get("env", [])):
+            if env["name"] in catalog.SERVER_ENV or env["name"] in names:
+                ctx.fail("extensions", f"{base}.env[{i}].name", f"{quote(env['name'])} is already set "
+                         f"({'by inference-fleet' if env['name'] in catalog.SERVER_ENV else 'earlier in the list'})")
+            names.add(env["name"])
+        volumes = set(catalog.SERVER_VOLUMES)
+        for i, vol in enumerate(ext.get("volumes", [])):
+            if vol["name"] in volumes or vol["name"].startswith("adapter-"):
+                ctx.fail("extensions", f"{base}.volumes[{i}].name", f"{quote(vol['name'])} is already a volume of the pod; "
+                         f"use another name (not {', '.join(sorted(catalog.SERVER_VOLUMES))} or adapter-N)")
+            volumes.add(vol["name"])
+        mounts = [(f"{base}.volumeMounts[{i}]", m) for i, m in enumerate(ext.get("volumeMounts", []))]
+        mounts += [(f"{base}.sidecars[{s}].volumeMounts[{i}]", m) for s, c in enumerate(ext.get("sidecars", []))
+                   for i, m in enumerate(c.get("volumeMounts", []))]
+        for where, m in mounts:
+            if m["name"] not in volumes:
+                ctx.fail("extensions", f"{where}.name", f"{quote(m['name'])} names no volume of the pod "
+                         "(add it to server.extensions.volumes)")
+            path = m["mountPath"].rstrip("/") or "/"
+            if where.startswith(f"{base}.volumeMounts") and any(path in ("/", p) or path.startswith(p + "/") or p.startswith(path + "/")
+                                                                 for p in catalog.SERVER_MOUNT_PATHS):
+                ctx.fail("extensions", f"{where}.mountPath", f"{m['mountPath']} overlaps a path the vLLM container mounts "
+                         f"({', '.join(catalog.SERVER_MOUNT_PATHS)})")
+        containers = set(catalog.SERVER_CONTAINERS)
+        for i, c in enumerate(ext.get("sidecars", [])):
+            if c["name"] in containers:
+                ctx.fail("extensions", f"{base}.sidecars[{i}].name", f"{quote(c['name'])} is already a container of the pod")
+            containers.add(c["name"])
+            problem = catalog.image_pin_problem(c["image"])
+            if problem:
+                ctx.fail("extensions", f"{base}.sidecars[{i}].image", problem)
+
+
 def _cores(q: str) -> float:
     return int(q[:-1]) / 1000 if q.endswith("m") else float(q)
 

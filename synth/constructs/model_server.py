@@ -13,7 +13,7 @@ from ..config import catalog
 from .base import ManifestChart, drop, raw_object, set_
 from .dranet import DranetClaim
 from .gcs_fuse import GcsFuseModelVolume
-from ..template import Cond, Not, splice
+from ..template import Cond, Not, Truthy, merge_in, splice
 
 PORT = catalog.MODEL_PORT
 XLA_CACHE = "/xla-cache"
@@ -51,6 +51,9 @@ class ModelServerProps:
     adapters:           LoRA adapters (name, folder in the bucket), constants; each is its own read-only FUSE volume
                         under /adapters and a --lora-modules entry. Default none (no LoRA flags).
     max_loras, max_lora_rank: vLLM --max-loras and --max-lora-rank (constants) when there are adapters.
+    extensions_path:    values path of the pods' additions (``podAnnotations``, ``podLabels``, ``tolerations``,
+                        ``env``, ``volumes``, ``volumeMounts``, ``sidecars``), each after what the construct sets. Default
+                        "" (none): the pods are exactly the construct's.
     """
 
     name: str
@@ -88,6 +91,7 @@ class ModelServerProps:
     adapters: tuple[tuple[str, str], ...] = ()
     max_loras: int = 1
     max_lora_rank: int = 16
+    extensions_path: str = ""
 
 
 ADAPTERS = "/adapters"
@@ -335,6 +339,8 @@ class ModelServer(Construct):
             patches.append(set_(f"{c0}/volumeMounts/-", {"name": f"adapter-{i}", "mountPath": f"{ADAPTERS}/{i}",
                                                           "readOnly": True}))
         patches.append(set_(f"{base}/{chart.conds.when(dranet_enabled)}", {"resourceClaims": [dranet.pod_claim]}))
+        if p.extensions_path:
+            patches += _extension_patches(chart, p.extensions_path, base, c0, tpu)
         chart.emit(obj, "deployment.yaml", patches=patches)
 
         service = raw_object(self, "service", api_version="v1", kind="Service", name=p.name, namespace=p.namespace,
@@ -374,3 +380,19 @@ class ModelServer(Construct):
                              "behavior": {"scaleDown": {"stabilizationWindowSeconds": 600}},
                          }})
         chart.emit(hpa, "horizontalpodautoscaler.yaml", when=p.autoscaled)
+
+
+def _extension_patches(chart: ManifestChart, path: str, base: str, c0: str, tpu: bool) -> list:
+    """The pods' additions at ``path``, each after the construct's own entries (lists spliced, mappings merged)."""
+    meta = "/spec/template/metadata"
+    out = [set_(f"{meta}/annotations/{merge_in(f'{path}.podAnnotations')}", None),
+           set_(f"{meta}/labels/{merge_in(f'{path}.podLabels')}", None),
+           set_(f"{base}/tolerations/-", splice(f"{path}.tolerations")),
+           set_(f"{base}/volumes/-", splice(f"{path}.volumes")),
+           set_(f"{c0}/volumeMounts/-", splice(f"{path}.volumeMounts")),
+           set_(f"{base}/containers/-", splice(f"{path}.sidecars"))]
+    if tpu:  # the container has environment of its own
+        out.append(set_(f"{c0}/env/-", splice(f"{path}.env")))
+    else:
+        out.append(set_(f"{c0}/{chart.conds.when(Truthy(f'{path}.env'))}", {"env": [splice(f"{path}.env")]}))
+    return out

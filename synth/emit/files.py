@@ -3,6 +3,7 @@ user-owned files. Pure: nothing here touches the disk."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -69,7 +70,6 @@ def chart_files(chart: ChartPlan, fleet: Fleet, head: str) -> dict[str, str]:
         "keywords": ["llm", "inference", "gke", _accelerators(chart, fleet), "vllm", "gateway-api-inference-extension"],
         "annotations": {"inference-fleet.dev/fleet": fleet.name},
     }
-    files[f"{base}/Chart.yaml"] = _commented(dump_yaml(chart_yaml), head)
     files[f"{base}/values.yaml"] = chart.spec.values_yaml(chart.defaults, head)
     files[f"{base}/README.md"] = _readme(chart, fleet, head)
     files[f"{base}/values.schema.json"] = json.dumps(chart.spec.json_schema(head.replace("\n", " ")), indent=2,
@@ -91,7 +91,26 @@ def chart_files(chart: ChartPlan, fleet: Fleet, head: str) -> dict[str, str]:
     for source in chart_crd_sources(chart):  # Helm installs crds/ before the templates (and never upgrades them)
         files[f"{base}/crds/{file_name(source)}"] = _commented(dump_yaml(crd_object(source)), f"{head}\n{provenance(source)}")
     files[f"{base}/templates/NOTES.txt"] = _notes(chart, fleet)
+    chart_yaml["version"] = chart_version(chart_yaml, {p[len(base) + 1:]: t for p, t in files.items()})
+    if not chart.model:
+        chart_yaml["appVersion"] = chart_yaml["version"]
+    files[f"{base}/Chart.yaml"] = _commented(dump_yaml(chart_yaml), head)
     return files
+
+
+def chart_version(chart_yaml: dict, files: dict[str, str]) -> str:
+    """The chart's SemVer: CHART_VERSION with a digest of everything `helm package` puts in the chart as build
+    metadata (Chart.yaml without its versions, values, schema, README, templates, CRDs; not the per-cluster values
+    files, which .helmignore keeps out). Any change of content gives a new version, and the same content the same."""
+    digest = hashlib.sha256()
+    meta = {k: v for k, v in chart_yaml.items() if k not in ("version", "appVersion")}
+    meta["appVersion"] = chart_yaml["appVersion"] if chart_yaml["appVersion"] != CHART_VERSION else ""
+    digest.update(json.dumps(meta, sort_keys=True).encode())
+    for path in sorted(files):
+        if path.startswith("values-") or path == "Chart.yaml":
+            continue
+        digest.update(f"\0{path}\0".encode() + files[path].encode())
+    return f"{CHART_VERSION}+{digest.hexdigest()[:12]}"
 
 
 def _readme(chart: ChartPlan, fleet: Fleet, head: str) -> str:

@@ -46,11 +46,9 @@ def load_docs(path: Path, label: str | None = None) -> list[tuple[str, object]]:
 
 
 def kustomize(overlay: Path) -> list[tuple[str, object]]:
-    from ..tools import which
+    from ..tools import require
 
-    kubectl = which("kubectl")
-    if kubectl is None:
-        raise UserError("kubectl is not on PATH; run `make validate` (it provisions kubectl) or install kubectl >= 1.34")
+    kubectl = require("kubectl")
     result = subprocess.run([kubectl, "kustomize", str(overlay)], capture_output=True, text=True)
     if result.returncode != 0:
         raise UserError(f"kubectl kustomize {overlay} failed: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'no output'}")
@@ -60,11 +58,9 @@ def kustomize(overlay: Path) -> list[tuple[str, object]]:
 
 def helm_template(chart: Path, values: Path) -> list[tuple[str, object]]:
     """A release as Helm installs it: ``helm template`` of ``chart`` with ``values`` (hooks included, tests not)."""
-    from ..tools import which
+    from ..tools import require
 
-    helm = which("helm")
-    if helm is None:
-        raise UserError("helm is not on PATH; run `make validate` (it provisions helm) or install helm >= 3.17")
+    helm = require("helm")
     result = subprocess.run([helm, "template", "release", str(chart), "-f", str(values), "--skip-tests"],
                             capture_output=True, text=True)
     if result.returncode != 0:
