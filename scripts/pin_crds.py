@@ -30,8 +30,8 @@ def source_facts(folder: Path) -> tuple[str, str, str, list[tuple[str, str, str]
     rows = []
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 5 and cells[0].endswith(".yaml") and re.fullmatch(r"[0-9a-f]{64}", cells[4]):
-            rows.append((cells[0], cells[1], cells[4]))
+        if len(cells) >= 5 and cells[0].endswith(".yaml") and re.fullmatch(r"[0-9a-f]{64}", cells[-1]):
+            rows.append((cells[0], cells[1], cells[-1]))
         elif len(cells) == 4 and cells[0].endswith(".yaml") and "/" in cells[1]:
             rows.append((cells[0], cells[1], None))  # no sha256 in SOURCE.md: the mirror copy's is recorded
     return repo, commit, tag, rows

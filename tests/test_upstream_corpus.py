@@ -23,7 +23,8 @@ def _objects(path: Path) -> list[dict]:
 
 
 def _oid(o: dict) -> str:
-    return f"{o['kind']}/{o['metadata']['name']}"
+    meta = o["metadata"]
+    return f"{o['kind']}/{meta.get('name') or meta['generateName']}"
 
 
 def _verdicts(file: str, objs: list[dict]) -> tuple[dict[str, set], Validator]:
@@ -72,7 +73,21 @@ def test_the_corpus_is_several_hundred_objects_of_the_kinds_the_fleet_emits():
                 kinds[o["kind"]] = kinds.get(o["kind"], 0) + 1
     assert sum(kinds.values()) >= 500, kinds
     assert {"Gateway", "HTTPRoute", "InferencePool", "InferenceObjective", "PodMonitoring", "Deployment", "Service",
-            "Namespace", "ConfigMap", "Secret"} <= set(kinds), sorted(kinds)
+            "Namespace", "ConfigMap", "Secret", "ComputeClass", "ResourceClaimTemplate", "NetworkPolicy",
+            "PodDisruptionBudget", "HorizontalPodAutoscaler", "Job", "ServiceAccount", "Role", "RoleBinding",
+            "GCPBackendPolicy", "HealthCheckPolicy", "ApplicationSet", "AppProject", "RootSync", "RepoSync",
+            "ContainerCluster", "ContainerNodePool", "ComputeSubnetwork", "IAMPolicyMember",
+            "GKEHubFeature"} <= set(kinds), sorted(kinds)
+
+
+def test_every_source_names_its_commit():
+    """Each file's origin is exact: a source's commit, or (for a repository read file by file) each file's own."""
+    for source in SOURCES["sources"]:
+        files = [str(p.relative_to(CORPUS / source["name"])) for p in _files(source)]
+        commits = source.get("file_commits") or {}
+        for rel in files:
+            assert source.get("commit") or commits.get(rel), f"{source['name']}/{rel}: no commit"
+        assert source.get("repository") and source.get("license"), source["name"]
 
 
 @pytest.mark.parametrize("variant", SOURCES["variants"], ids=lambda v: f"{v['object']}:{v['rule']}:{v['path']}")

@@ -498,8 +498,13 @@ class _Checker:
     def claim_template(self, f, o) -> None:
         requests = (((o.get("spec") or {}).get("spec") or {}).get("devices") or {}).get("requests") or []
         seen: dict[str, str] = {}
+        v1beta1 = o.get("apiVersion") == "resource.k8s.io/v1beta1"
         for i, r in enumerate(requests):
             at = f"spec.spec.devices.requests[{i}]"
+            if v1beta1 and isinstance(r, dict) and "firstAvailable" not in r:
+                # v1beta1 has the request's fields inline; the server converts them to v1's `exactly` before
+                # validating (pkg/apis/resource/v1beta1/conversion.go).
+                r = {"name": r.get("name"), "exactly": {k: v for k, v in r.items() if k != "name"}}
             self.unique_label(f, o, at, r.get("name"), seen, "api-resource-claims", "request")
             if ("exactly" in r) == ("firstAvailable" in r):
                 self.bad(f, o, at, "api-resource-claims", "exactly one of exactly or firstAvailable is required")
