@@ -33,7 +33,8 @@ RULES = {
     "api-pdbs": "minAvailable and maxUnavailable are exclusive, non-negative, percentages <= 100% (ValidatePodDisruptionBudgetSpec)",
     "api-hpas": "minReplicas >= 1, maxReplicas >= minReplicas, each metric sets only its source, metric names are path segments (ValidateHorizontalPodAutoscalerSpec)",
     "api-resource-claims": "claim requests are unique DNS labels with exactly one of exactly/firstAvailable, allocationMode All without count; pod claims name one template (ValidateResourceClaimTemplate, validatePodResourceClaim)",
-    "api-rbac": "rules have verbs, API groups and resources; RoleBindings reference rbac.authorization.k8s.io and subjects are well formed (ValidatePolicyRule, ValidateRoleBinding)",
+    "api-rbac": "rules have verbs, API groups and resources (ClusterRoles: or only non-resource URLs); bindings reference rbac.authorization.k8s.io (a ClusterRoleBinding only a ClusterRole) and subjects are ServiceAccounts (with a namespace in a ClusterRoleBinding), Users or Groups (ValidatePolicyRule, ValidateRoleBinding, ValidateClusterRoleBinding, ValidateRoleBindingSubject)",
+    "api-metadata": "a manifest to be created carries no resourceVersion (storage ErrResourceVersionSetOnCreate)",
     "api-config-maps": "ConfigMap keys are valid and values total <= 1 MiB (ValidateConfigMap, IsConfigMapKey)",
     "api-selectors": "label selector requirements: In/NotIn with values, Exists/DoesNotExist without (ValidateLabelSelectorRequirement)",
 }
@@ -515,29 +516,51 @@ class _Checker:
                 self.bad(f, o, f"{at}.exactly.deviceClassName", "api-resource-claims", "deviceClassName is required")
 
     def rbac(self, f, o) -> None:
-        if o.get("kind") == "Role":
+        kind = o.get("kind")
+        if kind in ("Role", "ClusterRole"):
+            namespaced = kind == "Role"
             for i, rule in enumerate(o.get("rules") or []):
                 at = f"rules[{i}]"
                 if not rule.get("verbs"):
                     self.bad(f, o, f"{at}.verbs", "api-rbac", "a rule needs at least one verb")
                 if rule.get("nonResourceURLs"):
-                    self.bad(f, o, f"{at}.nonResourceURLs", "api-rbac", "namespaced Roles may not use nonResourceURLs")
+                    if namespaced:
+                        self.bad(f, o, f"{at}.nonResourceURLs", "api-rbac", "namespaced Roles may not use nonResourceURLs")
+                    elif rule.get("apiGroups") or rule.get("resources"):
+                        self.bad(f, o, at, "api-rbac", "a rule applies to resources or to non-resource URLs, not both")
+                    continue
                 if not rule.get("apiGroups"):
                     self.bad(f, o, f"{at}.apiGroups", "api-rbac", 'a resource rule needs apiGroups (use "" for the core group)')
                 if not rule.get("resources"):
                     self.bad(f, o, f"{at}.resources", "api-rbac", "a resource rule needs resources")
         else:
             ref = o.get("roleRef") or {}
+            kinds = ("Role", "ClusterRole") if kind == "RoleBinding" else ("ClusterRole",)
             # The defaulter sets an absent apiGroup (SetDefaults_RoleBinding): only a wrong one is refused.
-            if (ref.get("apiGroup") or "rbac.authorization.k8s.io") != "rbac.authorization.k8s.io" or ref.get("kind") not in ("Role", "ClusterRole") or not ref.get("name"):
-                self.bad(f, o, "roleRef", "api-rbac", "roleRef needs apiGroup rbac.authorization.k8s.io, kind Role or ClusterRole and a name")
+            if (ref.get("apiGroup") or "rbac.authorization.k8s.io") != "rbac.authorization.k8s.io" or ref.get("kind") not in kinds or not ref.get("name"):
+                self.bad(f, o, "roleRef", "api-rbac", f"roleRef needs apiGroup rbac.authorization.k8s.io, kind "
+                                                      f"{' or '.join(kinds)} and a name (ValidateRoleRef)")
             for i, s in enumerate(o.get("subjects") or []):
                 if not s.get("name"):
                     self.bad(f, o, f"subjects[{i}].name", "api-rbac", "subjects need a name")
+                if s.get("kind") not in ("ServiceAccount", "User", "Group"):
+                    self.bad(f, o, f"subjects[{i}].kind", "api-rbac", f"subject kind {s.get('kind')!r} is not ServiceAccount, User or Group")
+                if s.get("kind") == "ServiceAccount" and kind == "ClusterRoleBinding" and not s.get("namespace"):
+                    self.bad(f, o, f"subjects[{i}].namespace", "api-rbac", "a ClusterRoleBinding's ServiceAccount subject needs "
+                                                                           "its namespace (ValidateRoleBindingSubject)")
                 if s.get("kind") == "ServiceAccount" and s.get("apiGroup"):
                     self.bad(f, o, f"subjects[{i}].apiGroup", "api-rbac", "ServiceAccount subjects take no apiGroup")
                 if s.get("kind") in ("User", "Group") and (s.get("apiGroup") or "rbac.authorization.k8s.io") != "rbac.authorization.k8s.io":
                     self.bad(f, o, f"subjects[{i}].apiGroup", "api-rbac", "User and Group subjects need apiGroup rbac.authorization.k8s.io")
+
+    def create_metadata(self, f, o) -> None:
+        """A create with metadata.resourceVersion set fails (the storage layer's ErrResourceVersionSetOnCreate: an
+        object exported with `kubectl get -o yaml` carries its cluster's); on apply it is a stale precondition. The
+        other server fields (uid, timestamps) are overwritten on create, so they pass, as the server lets them."""
+        meta = o.get("metadata") or {}
+        if meta.get("resourceVersion"):
+            self.bad(f, o, "metadata.resourceVersion", "api-metadata", "resourceVersion must not be set on an object to be "
+                                                                       "created (strip it: it is another cluster's copy's)")
 
     def config_map(self, f, o) -> None:
         total = 0
@@ -564,8 +587,10 @@ def cluster_checks(docs) -> list[Problem]:
     handlers = {"Service": lambda f, o: c.service(f, o, templates.get((o.get("metadata") or {}).get("namespace", ""), [])),
                 "NetworkPolicy": c.network_policy,
                 "Deployment": c.deployment, "Job": c.job, "PodDisruptionBudget": c.pdb, "HorizontalPodAutoscaler": c.hpa,
-                "ResourceClaimTemplate": c.claim_template, "Role": c.rbac, "RoleBinding": c.rbac, "ConfigMap": c.config_map}
+                "ResourceClaimTemplate": c.claim_template, "Role": c.rbac, "RoleBinding": c.rbac, "ClusterRole": c.rbac,
+                "ClusterRoleBinding": c.rbac, "ConfigMap": c.config_map}
     for f, o in objs:
+        c.create_metadata(f, o)
         if o.get("kind") in handlers and str(o.get("apiVersion", "")).partition("/")[0] in ("v1", "apps", "batch", "policy",
                                                                                          "autoscaling", "networking.k8s.io",
                                                                                          "resource.k8s.io", "rbac.authorization.k8s.io"):

@@ -18,7 +18,7 @@ import celpy
 
 from ..errors import format_path
 from .problems import Problem, at_cluster, format_problem, is_infra, iter_objects  # noqa: F401 - re-exported
-from .schemas import schema_for
+from .schemas import BUILTIN_GROUPS, builtin_served, schema_for
 from .verdicts import VerdictStore, save_all
 
 
@@ -345,8 +345,19 @@ class Validator:
         self.stats.objects += 1
         ks = schema_for(obj["apiVersion"], obj["kind"], self.k8s)
         if ks is None:
-            problems.append(Problem(file, oid, "", "schema", f"no schema for {obj['apiVersion']} {obj['kind']} (no pinned CRD "
-                                    "serves it; add one to schemas/crds.json): the object is not checked", unchecked=True))
+            group = obj["apiVersion"].rpartition("/")[0]
+            if group in BUILTIN_GROUPS and obj["kind"] != "List" and builtin_served(obj["apiVersion"], self.k8s):
+                # A built-in group version the server serves, without this kind; or a version it no longer serves.
+                problems.append(Problem(file, oid, "apiVersion", "schema", f"Kubernetes {self.k8s} serves no {obj['kind']} "
+                                        f"in {obj['apiVersion']}: the API server refuses it (no matches for kind)"))
+            elif group in BUILTIN_GROUPS and obj["kind"] != "List":
+                problems.append(Problem(file, oid, "apiVersion", "schema", f"Kubernetes {self.k8s} does not serve "
+                                        f"{obj['apiVersion']} (removed or never served): the API server refuses {obj['kind']} "
+                                        "in it; use a served version"))
+            else:
+                problems.append(Problem(file, oid, "", "schema", f"no schema for {obj['apiVersion']} {obj['kind']} (no pinned "
+                                        "CRD serves it; add one to schemas/crds.json): the object is not checked",
+                                        unchecked=True))
             return problems
         if not ks.builtin:
             obj = apply_defaults(ks.schema, obj)  # the API server prunes nulls and defaults before it validates

@@ -198,6 +198,17 @@ def _builtin_registry(k8s: str) -> tuple[Path, Registry]:  # noqa: D401
 
 
 @lru_cache(maxsize=None)
+def _served_builtin(k8s: str) -> frozenset[str]:
+    root, _ = _builtin_registry(k8s)
+    return frozenset(p.name.split("-", 1)[1][: -len(".json")] for p in root.glob("*-*.json") if not p.name.startswith("_"))
+
+
+def builtin_served(api_version: str, k8s: str) -> bool:
+    """Whether Kubernetes ``k8s`` serves the built-in group version at all (with any kind)."""
+    return re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version) in _served_builtin(k8s)
+
+
+@lru_cache(maxsize=None)
 def builtin_kind(api_version: str, kind: str, k8s: str) -> KindSchema | None:
     root, registry = _builtin_registry(k8s)
     short = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
