@@ -4,6 +4,7 @@ flipped; and `helm template` gives exactly the objects the overlay renderer give
 from __future__ import annotations
 
 import copy
+import re
 import json
 from pathlib import Path
 
@@ -226,3 +227,26 @@ def test_every_chart_has_a_readme_listing_every_value(synthesized, plans):
         leaves = [p for p, t in chart.spec._types.items() if t != "object" or not any(q.startswith(p + ".") for q in chart.spec._types)]
         missing = [p for p in leaves if f"| `{p}` |" not in readme.stdout]
         assert not missing, missing
+
+
+def test_a_chart_version_changes_exactly_when_its_content_does(tmp_path):
+    """SemVer with a digest of the packaged content: a change to what one chart holds gives that chart, and only it,
+    a new version; the same content always the same version."""
+    from synth.pipeline import render
+
+    def versions(config) -> dict[str, str]:
+        files = render(config)[1]
+        return {path.split("/")[1]: yaml.safe_load(data)["version"] for path, data in files.items()
+                if path.startswith("charts/") and path.endswith("/Chart.yaml")}
+
+    from tests.conftest import REPO
+
+    before = versions(REPO / "fleet.yaml")
+    assert versions(REPO / "fleet.yaml") == before
+    assert all(re.fullmatch(r"0\.1\.0\+[0-9a-f]{12}", v) for v in before.values()), before
+    data = yaml.safe_load((REPO / "fleet.yaml").read_text())
+    data.setdefault("server", {})["terminationGracePeriodSeconds"] = 240
+    changed = tmp_path / "fleet.yaml"
+    changed.write_text(yaml.safe_dump(data))
+    after = versions(changed)
+    assert {name for name in before if before[name] != after[name]} == {"gemma3-serving"}

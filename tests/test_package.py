@@ -30,7 +30,8 @@ def test_wheel_holds_the_package_and_its_data_only(wheel):
     tops = {n.split("/")[0] for n in names}
     assert tops == {"inference_fleet", next(t for t in tops if t.endswith(".dist-info"))}, tops
     for data in ("inference_fleet/schemas/fleet.schema.json", "inference_fleet/schemas/crds.json",
-                 "inference_fleet/schemas/supplements/autoscalingmetric.json"):
+                 "inference_fleet/schemas/supplements/autoscalingmetric.json", "inference_fleet/py.typed",
+                 "inference_fleet/api.py"):
         assert data in names
     entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "inference-fleet = inference_fleet.cli:run" in entry
@@ -113,3 +114,27 @@ def test_a_pip_user_sees_and_fetches_the_tools(installed, tmp_path):
     assert {"helm", "kubectl"} <= {p.name for p in bin_.iterdir()}
     assert sum(line.startswith("fetched ") for line in fetched.stdout.splitlines()) == 2
     assert all(str(bin_) in line for line in fetched.stdout.splitlines()[-2:])
+
+
+def test_a_cdk8s_app_outside_the_repository_adds_a_cluster(installed, tmp_path):
+    """In a fresh venv and an empty folder: the documented API, a user's cdk8s chart holding one cluster's objects,
+    and `inference-fleet validate` accepting what the app synthesized."""
+    work = tmp_path / "app"
+    work.mkdir()
+    (work / "fleet.yaml").write_bytes((REPO / "fleet.yaml").read_bytes())
+    (work / "main.py").write_text(
+        "import cdk8s\n"
+        "import inference_fleet as fleet\n"
+        "assert 'add_cluster' in fleet.__all__ and fleet.add_cluster.__doc__\n"
+        "plan = fleet.build_plan(fleet.load_fleet('fleet.yaml', extensions={'gemma3-27b': fleet.Extensions(\n"
+        "    pod_annotations={'example.com/owner': 'platform'})}))\n"
+        "app = cdk8s.App(outdir='dist')\n"
+        "fleet.add_cluster(cdk8s.Chart(app, 'east'), plan, 'gemma3-us-east5')\n"
+        "app.synth()\n")
+    env = _env(INFERENCE_FLEET_CRD_MIRROR=str(REPO.parent / "shared" / "crds"), XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    r = subprocess.run([str(installed / "bin" / "python"), "main.py"], cwd=work, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "example.com/owner: platform" in (work / "dist" / "east.k8s.yaml").read_text()
+    r = subprocess.run([str(installed / "bin" / "inference-fleet"), "validate", "dist"], cwd=work, capture_output=True,
+                       text=True, env=env)
+    assert r.returncode == 0 and " 0 problem(s)" in r.stdout, r.stdout + r.stderr
