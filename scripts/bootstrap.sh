@@ -86,4 +86,24 @@ if ! have_tool node $need_node node_version; then
 fi
 v=$(node_version "$bin/node"); [ -n "$v" ] && ver_ge "$v" $need_node \
   || die "node at $bin/node does not run or is older than $need_node (got '${v:-nothing}'); delete .tools and retry"
+# ---- the distribution registry for the publish tests ----------------------------------------------
+# `make test` pushes charts to a real OCI registry on 127.0.0.1: Debian's docker-registry package (the CNCF
+# distribution registry), unpacked into .tools without installing it (apt-get download needs no root).
+if [ ! -x "$bin/docker-registry" ]; then
+  if path=$(command -v docker-registry || command -v registry); then
+    link "$path" docker-registry
+  elif command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null; then
+    echo "bootstrap: fetching the distribution registry (Debian package docker-registry) for the publish tests" >&2
+    dl="$tools/download"; rm -rf "$dl"; mkdir -p "$dl"
+    if (cd "$dl" && apt-get download -q docker-registry >/dev/null 2>&1) && deb=$(ls "$dl"/docker-registry_*.deb 2>/dev/null | head -n1) \
+       && [ -n "$deb" ] && rm -rf "$tools/registry" && dpkg-deb -x "$deb" "$tools/registry"; then
+      link "$tools/registry/usr/bin/docker-registry" docker-registry
+    else
+      echo "bootstrap: could not fetch docker-registry (the publish tests will say so); on Debian: apt-get install docker-registry" >&2
+    fi
+    rm -rf "$dl"
+  else
+    echo "bootstrap: no docker-registry and no apt-get to fetch it (the publish tests will say so)" >&2
+  fi
+fi
 exit 0

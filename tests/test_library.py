@@ -31,7 +31,10 @@ def test_the_readme_examples_run(tmp_path, monkeypatch):
     shutil.copy(REPO / "fleet.yaml", tmp_path / "fleet.yaml")
     monkeypatch.chdir(tmp_path)
     for code in examples:
-        exec(compile(code.replace("import inference_fleet as fleet", "import synth as fleet"), "README.md", "exec"), {})
+        # jsii's Node.js process resolves a relative outdir against its own working directory (where this test
+        # process started it), not the chdir above: give the example's folder in full.
+        code = code.replace("import inference_fleet as fleet", "import synth as fleet").replace('outdir="dist"', f'outdir="{tmp_path}/dist"')
+        exec(compile(code, "README.md", "exec"), {})
     (out,) = (tmp_path / "dist").glob("*.k8s.yaml")
     from synth.cli import main
 

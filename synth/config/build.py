@@ -261,6 +261,9 @@ def build(data: dict) -> Fleet:
             secret_name=cs["secretName"],
             period=cs["period"],
             management_server=dl["argocd"]["managementServer"],
+            chart_registry=(dl.get("charts") or {}).get("registry", ""),
+            chart_registry_auth=(dl.get("charts") or {}).get("auth") or
+            ("gcpserviceaccount" if ".pkg.dev/" in (dl.get("charts") or {}).get("registry", "") else "none"),
         ),
         gke=Gke(release_channel=data["gke"]["releaseChannel"], min_version=data["gke"].get("minVersion"),
                 floors=tuple(required_floors(data))),

@@ -356,6 +356,8 @@ class Delivery:
     secret_name: str
     period: str
     management_server: str
+    chart_registry: str = ""  # oci://HOST/PATH the clusters install the charts from; "" = the overlays in Git
+    chart_registry_auth: str = "none"
 
     def overlay_dir(self, cluster: str) -> str:
         return f"overlays/{cluster}" if self.path == "." else f"{self.path}/overlays/{cluster}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..bringup import health, timeline
 from ..config.model import Fleet
-from ..plan import Plan
+from ..plan import Plan, release_name
 from .crds import chart_crd_sources
 
 LABEL = "inference-fleet.dev"
@@ -88,7 +88,7 @@ def app_project(fleet: Fleet, plan: Plan) -> dict:
         "spec": {
             "description": f"{', '.join(m.model.name for m in fleet.models)} inference fleet {fleet.name}: only its repository, "
                            "clusters, namespace and kinds.",
-            "sourceRepos": [d.repo_url],
+            "sourceRepos": [d.repo_url] + ([_registry_host_path(d.chart_registry)] if d.chart_registry else []),
             "destinations": [{"server": CONNECT_GATEWAY.format(number=fleet.project.number, cluster=c.name),
                               "namespace": fleet.namespace} for c in fleet.clusters],
             "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k, namespaced in kinds if not namespaced],
@@ -197,18 +197,90 @@ def delivery_objects(plan: Plan) -> dict[str, list[dict]]:
     return plan.memo("delivery", lambda: _delivery_objects(plan))
 
 
+def chart_versions(plan: Plan) -> dict[str, str]:
+    """Each chart's version (from its content, as its Chart.yaml states it)."""
+    from .files import chart_files, header
+
+    def build() -> dict[str, str]:
+        out = {}
+        for chart in plan.charts:
+            text = chart_files(chart, plan.fleet, header())[f"charts/{chart.name}/Chart.yaml"]
+            out[chart.name] = next(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("version: "))
+        return out
+
+    return plan.memo("chart-versions", build)
+
+
+def _registry_host_path(registry: str) -> str:
+    return registry.removeprefix("oci://")
+
+
+def chart_application_set(fleet: Fleet, chart, version: str) -> dict:
+    """One chart from the registry, in every cluster that installs it: an Application per cluster with two sources,
+    the chart at its version and the Git repository its values file is read from (`$values`). RollingSync takes the
+    regions in order, as for the overlays."""
+    appset = application_set(fleet)
+    d = fleet.delivery
+    cluster = f'{{{{index .metadata.labels "{LABEL}/cluster"}}}}'
+    base = "" if d.path == "." else f"{d.path}/"
+    spec = appset["spec"]
+    appset["metadata"] = {**appset["metadata"], "name": f"{fleet.name}-{chart.key}"}
+    spec["generators"][0]["clusters"]["selector"]["matchExpressions"][0]["values"] = list(chart.clusters)
+    template = spec["template"]
+    template["metadata"]["name"] = f"{chart.name}-{cluster}"
+    template["metadata"]["labels"]["chart"] = chart.name
+    del template["spec"]["source"]
+    template["spec"]["sources"] = [
+        {"repoURL": _registry_host_path(d.chart_registry), "chart": chart.name, "targetRevision": version,
+         "helm": {"releaseName": release_name(fleet, chart.key),
+                  "valueFiles": [f"$values/{base}charts/{chart.name}/values-{cluster}.yaml"]}},
+        {"repoURL": d.repo_url, "targetRevision": d.revision, "ref": "values"},
+    ]
+    # A chart leaves the namespace to its installer: Argo CD creates it (every chart of the fleet shares it).
+    template["spec"]["syncPolicy"]["syncOptions"] = [*template["spec"]["syncPolicy"]["syncOptions"], "CreateNamespace=true"]
+    return appset
+
+
+def chart_root_sync(fleet: Fleet, cluster, chart, version: str) -> dict:
+    """One chart from the registry in one cluster: Config Sync renders it with the cluster's values (inline: the same
+    overrides as values-<cluster>.yaml) and its CRDs, and creates the namespace its objects name."""
+    d = fleet.delivery
+    helm = {"repo": d.chart_registry, "chart": chart.name, "version": version,
+            "releaseName": release_name(fleet, chart.key), "namespace": fleet.namespace, "includeCRDs": True,
+            "auth": d.chart_registry_auth, "period": d.period}
+    if d.chart_registry_auth == "gcpserviceaccount":
+        helm["gcpServiceAccountEmail"] = d.gcp_service_account_email
+    values = chart.cluster_overrides(cluster)
+    if values:
+        helm["values"] = values
+    spec = {"sourceType": "helm", "sourceFormat": "unstructured", "helm": helm}
+    if chart.model is not None:
+        spec["override"] = {"reconcileTimeout": f"{timeline.timeout(reconcile_seconds(fleet, cluster)) // 60}m"}
+    return {"apiVersion": "configsync.gke.io/v1beta1", "kind": "RootSync",
+            "metadata": {**_metadata(fleet, "config-management-system"), "name": f"{fleet.name}-{chart.key}"},
+            "spec": spec}
+
+
 def _delivery_objects(plan: Plan) -> dict[str, list[dict]]:
     fleet = plan.fleet
     out: dict[str, list[dict]] = {}
-    if fleet.delivery.argocd:
+    registry = bool(fleet.delivery.chart_registry)
+    versions = chart_versions(plan) if registry else {}
+    if fleet.delivery.argocd and registry:
+        out["delivery/argocd/applicationset.yaml"] = [chart_application_set(fleet, chart, versions[chart.name])
+                                                      for chart in plan.charts]
+    elif fleet.delivery.argocd:
         out["delivery/argocd/applicationset.yaml"] = [application_set(fleet)]
+    if fleet.delivery.argocd:
         out["delivery/argocd/appproject.yaml"] = [app_project(fleet, plan)]
         out["delivery/argocd/argocd-cm-health.yaml"] = [health_checks(fleet, plan)]
         out["delivery/argocd/infra-application.yaml"] = [infra_application(fleet)]
         out["delivery/argocd/infra-appproject.yaml"] = [infra_project(fleet, plan.infra())]
     if fleet.delivery.config_sync:
         for c in fleet.clusters:
-            out[f"delivery/config-sync/{c.name}/rootsync.yaml"] = [root_sync(fleet, c)]
+            out[f"delivery/config-sync/{c.name}/rootsync.yaml"] = (
+                [chart_root_sync(fleet, c, chart, versions[chart.name]) for chart in plan.charts_for(c)] if registry
+                else [root_sync(fleet, c)])
         out["delivery/config-sync/infra/rootsync.yaml"] = [infra_root_sync(fleet)]
     return out
 
