@@ -105,7 +105,7 @@ if ! have_tool node $need_node node_version; then
   start node fetch_node
 fi
 if [ ! -x "$bin/docker-registry" ]; then
-  if path=$(command -v docker-registry || command -v registry); then
+  if path=$(command -v docker-registry); then
     link "$path" docker-registry
   elif command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null; then
     echo "bootstrap: fetching the distribution registry (Debian package docker-registry) for the publish tests" >&2

@@ -165,7 +165,9 @@ def cluster_manifests(plan: Plan, cluster: str, *, model: str | None = None, crd
 def add_cluster(chart: "cdk8s.Chart", plan: Plan, cluster: str, *, model: str | None = None, crds: bool = True,
                 check: bool = True) -> list["cdk8s.ApiObject"]:
     """Add ``cluster_manifests(plan, cluster, ...)`` to ``chart`` (any ``cdk8s.Chart`` of the caller's app), one
-    ``cdk8s.ApiObject`` each, and return them. With ``check`` (the default) the plan is validated first, as ``synth``
+    ``cdk8s.ApiObject`` each, and return the ones added (an object the chart already holds from an earlier call, such
+    as a CRD two models share, is not added twice). Cluster-scoped objects stay without a namespace whatever the
+    chart's. With ``check`` (the default) the plan is validated first, as ``synth``
     would, and ``ValidationFailed`` is raised instead of adding anything."""
     import cdk8s
 
@@ -177,8 +179,13 @@ def add_cluster(chart: "cdk8s.Chart", plan: Plan, cluster: str, *, model: str | 
     for o in cluster_manifests(plan, cluster, model=model, crds=crds):
         meta = o["metadata"]
         ident = re.sub(r"[^A-Za-z0-9-]", "-", f"{cluster}-{o['kind']}-{meta.get('namespace', '')}-{meta['name']}")
+        if chart.node.try_find_child(ident) is not None:
+            continue  # already added (two models' calls share the cluster's CRDs and namespace)
         api = cdk8s.ApiObject(chart, ident, api_version=o["apiVersion"], kind=o["kind"],
                               metadata=cdk8s.ApiObjectMetadata(name=meta["name"], namespace=meta.get("namespace")))
+        if "namespace" not in meta and chart.namespace:
+            # cdk8s stamps the chart's namespace on every object; a cluster-scoped one (CRD, ComputeClass) has none.
+            api.add_json_patch(cdk8s.JsonPatch.remove("/metadata/namespace"))
         for key in ("labels", "annotations"):
             for k, v in (meta.get(key) or {}).items():
                 (api.metadata.add_label if key == "labels" else api.metadata.add_annotation)(k, v)

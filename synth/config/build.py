@@ -263,7 +263,7 @@ def build(data: dict) -> Fleet:
             management_server=dl["argocd"]["managementServer"],
             chart_registry=(dl.get("charts") or {}).get("registry", ""),
             chart_registry_auth=(dl.get("charts") or {}).get("auth") or
-            ("gcpserviceaccount" if ".pkg.dev/" in (dl.get("charts") or {}).get("registry", "") else "none"),
+            ("k8sserviceaccount" if ".pkg.dev/" in (dl.get("charts") or {}).get("registry", "") else "none"),
         ),
         gke=Gke(release_channel=data["gke"]["releaseChannel"], min_version=data["gke"].get("minVersion"),
                 floors=tuple(required_floors(data))),

@@ -267,6 +267,8 @@ SERVER_POD_LABELS = frozenset({"app.kubernetes.io/name", "app.kubernetes.io/inst
                                "inference.networking.k8s.io/engine-type", "inference-fleet-pool"})
 SERVER_ANNOTATION_PREFIX = "gke-gcsfuse/"  # the Cloud Storage FUSE driver's sidecar settings
 SERVER_VOLUMES = frozenset({"model", "dshm", "xla-cache", "gke-gcsfuse-cache"})  # and adapter-<n>
+# Volume names the Cloud Storage FUSE driver gives a meaning of its own (its sidecar's cache, temp and buffer volumes).
+FUSE_VOLUMES = frozenset({"gke-gcsfuse-cache", "gke-gcsfuse-tmp", "gke-gcsfuse-buffer"})
 SERVER_MOUNT_PATHS = ("/model", "/dev/shm", "/xla-cache", "/adapters")
 SERVER_CONTAINERS = frozenset({"vllm", "wait-for-weights", "wait-for-adapters", "gke-gcsfuse-sidecar"})
 SERVER_ENV = frozenset({"VLLM_XLA_CACHE_PATH"})

@@ -484,6 +484,17 @@ class Fleet:
         """The models ``cluster`` serves, in fleet order."""
         return tuple(m for m in self.models if m.placement(cluster) is not None)
 
+    def chart_key(self, served: ServedModel) -> str:
+        """A model's chart key: ``serving`` for the only model (chart <fleet>-serving), else its pool (chart <fleet>-<pool>)."""
+        return served.pool if self.several else "serving"
+
+    def registry_root_syncs(self, cluster: Cluster) -> tuple[str, ...]:
+        """The RootSyncs that install charts from ``delivery.charts.registry`` in ``cluster`` (Config Sync)."""
+        keys = [self.chart_key(m) for m in self.models_in(cluster)]
+        if cluster.name == self.gateway.config_cluster:
+            keys.append("gateway")
+        return tuple(f"{self.name}-{k}" for k in keys)
+
     def workload_identity_member(self, namespace: str, service_account: str) -> str:
         """The IAM principal of a Kubernetes service account; no Google service account."""
         return (f"principal://iam.googleapis.com/projects/{self.project.number}/locations/global/workloadIdentityPools/"

@@ -228,9 +228,9 @@ def _extensions(ctx: Context) -> None:
             names.add(env["name"])
         volumes = set(catalog.SERVER_VOLUMES)
         for i, vol in enumerate(ext.get("volumes", [])):
-            if vol["name"] in volumes or vol["name"].startswith("adapter-"):
+            if vol["name"] in volumes or vol["name"] in catalog.FUSE_VOLUMES or vol["name"].startswith("adapter-"):
                 ctx.fail("extensions", f"{base}.volumes[{i}].name", f"{quote(vol['name'])} is already a volume of the pod; "
-                         f"use another name (not {', '.join(sorted(catalog.SERVER_VOLUMES))} or adapter-N)")
+                         f"use another name (not {', '.join(sorted(catalog.SERVER_VOLUMES | catalog.FUSE_VOLUMES))} or adapter-N)")
             volumes.add(vol["name"])
         mounts = [(f"{base}.volumeMounts[{i}]", m) for i, m in enumerate(ext.get("volumeMounts", []))]
         mounts += [(f"{base}.sidecars[{s}].volumeMounts[{i}]", m) for s, c in enumerate(ext.get("sidecars", []))

@@ -23,6 +23,7 @@ class _Entry:
     helm_only: bool
     patches: tuple
     helm_annotations: dict
+    helm_annotations_when: Cond | None
     depends_on: tuple  # (template file, Cond | None) of the objects this one waits for under Config Sync
 
 
@@ -43,16 +44,16 @@ class ManifestChart(cdk8s.Chart):
     def emit(self, obj: cdk8s.ApiObject, file: str, *, when: Cond | None = None,
              for_each: ForEach | None = None, comment: str = "", helm_only: bool = False,
              patches: "list[Patch] | None" = None, helm_annotations: dict | None = None,
-             depends_on: "list[tuple[str, Cond | None]] | None" = None) -> None:
+             helm_annotations_when: Cond | None = None, depends_on: "list[tuple[str, Cond | None]] | None" = None) -> None:
         """Record ``obj`` as template ``file``. ``patches`` apply to the synthesized JSON; they are for objects
         built with cdk8s-plus, whose typed serializer drops fields it does not know (value references in
         integer fields, ``resource.k8s.io/v1`` claims, conditional keys). ``helm_annotations`` go on the chart's
-        template only (Helm hooks). ``depends_on`` names the templates whose objects must be reconciled first under
+        template only (Helm hooks), and only where ``helm_annotations_when`` holds (None: always). ``depends_on`` names the templates whose objects must be reconciled first under
         Config Sync (each with the condition under which that object exists; at most one conditional entry)."""
         if any(e.file == file for e in self._entries):
             raise ValueError(f"two objects want template {file}")
         self._entries.append(_Entry(obj, file, when, for_each, comment, helm_only, tuple(patches or ()),
-                                    dict(helm_annotations or {}), tuple(depends_on or ())))
+                                    dict(helm_annotations or {}), helm_annotations_when, tuple(depends_on or ())))
 
     def depend(self, file: str, on: str, when: Cond | None = None) -> None:
         """Make template ``file`` wait, under Config Sync, for the object of template ``on`` (existing when ``when``)."""
@@ -70,7 +71,8 @@ class ManifestChart(cdk8s.Chart):
                 phases.stamp(obj)
                 self._stamp_depends_on(obj, e.depends_on)
             out.append(Template(file=e.file, obj=obj, when=e.when, for_each=e.for_each, comment=e.comment,
-                                helm_only=e.helm_only, helm_annotations=e.helm_annotations))
+                                helm_only=e.helm_only, helm_annotations=e.helm_annotations,
+                                helm_annotations_when=e.helm_annotations_when))
         return out
 
     def _stamp_depends_on(self, obj: dict, depends_on: tuple) -> None:

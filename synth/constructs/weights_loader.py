@@ -88,19 +88,22 @@ class WeightsLoader(Construct):
       sdk_image: pinned Cloud SDK image; server_image: the pinned vLLM image.
       scratch: size of the scratch volume (the weights plus headroom).
       node_pool: the system node pool.
-      when: the chart's weights.loader.enabled."""
+      when: the chart's weights.loader.enabled.
+      hooks: when the chart's templates make the service account and Job Helm pre-install/pre-upgrade hooks (true
+        for `helm install`; false where a GitOps tool renders the chart, which orders them by sync wave or
+        depends-on instead: Argo CD would re-create hooks on every sync). Default: always."""
 
     COMPONENT = "weights-loader"
 
     def __init__(self, scope: Construct, id: str, *, name: str, namespace: str, labels: dict, job_id: str,
                  bucket: str, model_path: str, source_id: str, source_kind_path: str, repo: str, revision: str,
                  token_secret: str, token_key: str, source_uri: str, sdk_image: str, server_image: str,
-                 scratch: str, node_pool: str, when: Cond) -> None:
+                 scratch: str, node_pool: str, when: Cond, hooks: Cond | None = None) -> None:
         super().__init__(scope, id)
         chart = ManifestChart.of(self)
         sa = raw_object(self, "sa", api_version="v1", kind="ServiceAccount", name=name, namespace=namespace,
                         labels=labels, body={"automountServiceAccountToken": False})
-        chart.emit(sa, "weights-serviceaccount.yaml", when=when, helm_annotations=HELM_HOOKS["ServiceAccount"],
+        chart.emit(sa, "weights-serviceaccount.yaml", when=when, helm_annotations=HELM_HOOKS["ServiceAccount"], helm_annotations_when=hooks,
                    comment="Workload Identity: infra/ grants this service account write access to this cluster's bucket only.\n"
                            "Under Helm it is a hook, created before the loader Job that needs it.")
         hugging_face = Equals(source_kind_path, "huggingface")
@@ -162,7 +165,7 @@ class WeightsLoader(Construct):
                 },
             },
         }})
-        chart.emit(job, "weights-job.yaml", when=when, helm_annotations=HELM_HOOKS["Job"],
+        chart.emit(job, "weights-job.yaml", when=when, helm_annotations=HELM_HOOKS["Job"], helm_annotations_when=hooks,
                    comment="Copies the weights into this cluster's bucket once; follow it with kubectl logs -f job/NAME --all-containers.\n"
                            "It completes before any model server starts: Argo CD sync wave, Config Sync depends-on on the\n"
                            "Deployment, and under Helm a pre-install/pre-upgrade hook that Helm waits for.")

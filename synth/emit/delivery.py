@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..bringup import health, timeline
 from ..config.model import Fleet
 from ..plan import Plan, release_name
+from ..values import merge
 from .crds import chart_crd_sources
 
 LABEL = "inference-fleet.dev"
@@ -230,10 +231,14 @@ def chart_application_set(fleet: Fleet, chart, version: str) -> dict:
     template["metadata"]["name"] = f"{chart.name}-{cluster}"
     template["metadata"]["labels"]["chart"] = chart.name
     del template["spec"]["source"]
+    helm = {"releaseName": release_name(fleet, chart.key),
+            "valueFiles": [f"$values/{base}charts/{chart.name}/values-{cluster}.yaml"],
+            # The CRDs come once per cluster from their own ApplicationSet (several charts ship the same one).
+            "skipCrds": True}
+    if chart.model is not None:
+        helm["valuesObject"] = GITOPS_VALUES
     template["spec"]["sources"] = [
-        {"repoURL": _registry_host_path(d.chart_registry), "chart": chart.name, "targetRevision": version,
-         "helm": {"releaseName": release_name(fleet, chart.key),
-                  "valueFiles": [f"$values/{base}charts/{chart.name}/values-{cluster}.yaml"]}},
+        {"repoURL": _registry_host_path(d.chart_registry), "chart": chart.name, "targetRevision": version, "helm": helm},
         {"repoURL": d.repo_url, "targetRevision": d.revision, "ref": "values"},
     ]
     # A chart leaves the namespace to its installer: Argo CD creates it (every chart of the fleet shares it).
@@ -241,16 +246,44 @@ def chart_application_set(fleet: Fleet, chart, version: str) -> dict:
     return appset
 
 
+# What a serving chart needs where a GitOps tool renders it: the weights loader as an ordinary object (sync wave,
+# depends-on) instead of Helm hooks Argo CD would re-create on every sync, and no `helm test` Pod, which Config Sync
+# would apply with everything else (it fails before the server is up and stays failed).
+GITOPS_VALUES = {"weights": {"helmHooks": False}, "tests": {"enabled": False}}
+
+
+def crds_application_set(fleet: Fleet) -> dict:
+    """The CRDs the overlays ship (overlays/<cluster>/crds, from Git), once per cluster: with charts from a registry,
+    several charts carry the same CRD, and one owner per object is all Argo CD and Config Sync allow."""
+    appset = application_set(fleet)
+    cluster = f'{{{{index .metadata.labels "{LABEL}/cluster"}}}}'
+    appset["metadata"] = {**appset["metadata"], "name": f"{fleet.name}-crds"}
+    template = appset["spec"]["template"]
+    template["metadata"]["name"] = f"{fleet.name}-crds-{cluster}"
+    template["spec"]["source"]["path"] = f"{fleet.delivery.overlay_dir('CLUSTER').replace('CLUSTER', cluster)}/crds"
+    return appset
+
+
+def crds_root_sync(fleet: Fleet, cluster) -> dict:
+    rs = root_sync(fleet, cluster)
+    rs["metadata"] = {**rs["metadata"], "name": f"{fleet.name}-crds"}
+    rs["spec"]["git"]["dir"] = f"{fleet.delivery.overlay_dir(cluster.name)}/crds"
+    rs["spec"].pop("override", None)
+    return rs
+
+
 def chart_root_sync(fleet: Fleet, cluster, chart, version: str) -> dict:
     """One chart from the registry in one cluster: Config Sync renders it with the cluster's values (inline: the same
     overrides as values-<cluster>.yaml) and its CRDs, and creates the namespace its objects name."""
     d = fleet.delivery
+    # A pinned version is fetched once (no period: Config Sync re-fetches only ranges); the CRDs come from their own
+    # RootSync; the reconciler pulls as its own service account (infra/ grants it Artifact Registry read).
     helm = {"repo": d.chart_registry, "chart": chart.name, "version": version,
-            "releaseName": release_name(fleet, chart.key), "namespace": fleet.namespace, "includeCRDs": True,
-            "auth": d.chart_registry_auth, "period": d.period}
+            "releaseName": release_name(fleet, chart.key), "namespace": fleet.namespace, "includeCRDs": False,
+            "auth": d.chart_registry_auth}
     if d.chart_registry_auth == "gcpserviceaccount":
         helm["gcpServiceAccountEmail"] = d.gcp_service_account_email
-    values = chart.cluster_overrides(cluster)
+    values = merge(chart.cluster_overrides(cluster), GITOPS_VALUES) if chart.model is not None else chart.cluster_overrides(cluster)
     if values:
         helm["values"] = values
     spec = {"sourceType": "helm", "sourceFormat": "unstructured", "helm": helm}
@@ -267,8 +300,8 @@ def _delivery_objects(plan: Plan) -> dict[str, list[dict]]:
     registry = bool(fleet.delivery.chart_registry)
     versions = chart_versions(plan) if registry else {}
     if fleet.delivery.argocd and registry:
-        out["delivery/argocd/applicationset.yaml"] = [chart_application_set(fleet, chart, versions[chart.name])
-                                                      for chart in plan.charts]
+        out["delivery/argocd/applicationset.yaml"] = [crds_application_set(fleet)] + [
+            chart_application_set(fleet, chart, versions[chart.name]) for chart in plan.charts]
     elif fleet.delivery.argocd:
         out["delivery/argocd/applicationset.yaml"] = [application_set(fleet)]
     if fleet.delivery.argocd:
@@ -279,8 +312,8 @@ def _delivery_objects(plan: Plan) -> dict[str, list[dict]]:
     if fleet.delivery.config_sync:
         for c in fleet.clusters:
             out[f"delivery/config-sync/{c.name}/rootsync.yaml"] = (
-                [chart_root_sync(fleet, c, chart, versions[chart.name]) for chart in plan.charts_for(c)] if registry
-                else [root_sync(fleet, c)])
+                [crds_root_sync(fleet, c)] + [chart_root_sync(fleet, c, chart, versions[chart.name]) for chart in plan.charts_for(c)]
+                if registry else [root_sync(fleet, c)])
         out["delivery/config-sync/infra/rootsync.yaml"] = [infra_root_sync(fleet)]
     return out
 

@@ -65,10 +65,11 @@ def chart_files(chart: ChartPlan, fleet: Fleet, head: str) -> dict[str, str]:
         "type": "application",
         "version": CHART_VERSION,
         "appVersion": image_tag if chart.model else CHART_VERSION,
-        # Managed DRANET and resource.k8s.io/v1 need Kubernetes 1.34; -0 admits GKE's -gke.N builds.
-        "kubeVersion": ">= 1.34.0-0",
         "keywords": ["llm", "inference", "gke", _accelerators(chart, fleet), "vllm", "gateway-api-inference-extension"],
-        "annotations": {"inference-fleet.dev/fleet": fleet.name},
+        # Managed DRANET and resource.k8s.io/v1 need Kubernetes 1.34. Stated, not a kubeVersion constraint: Config Sync
+        # renders charts with `helm template` and no --kube-version, so Helm would test it against its own built-in
+        # default (1.30 in the Helm Config Sync bundles) and refuse; the fleet file's GKE version rules hold the floor.
+        "annotations": {"inference-fleet.dev/fleet": fleet.name, "inference-fleet.dev/kubernetes": ">= 1.34"},
     }
     files[f"{base}/values.yaml"] = chart.spec.values_yaml(chart.defaults, head)
     files[f"{base}/README.md"] = _readme(chart, fleet, head)

@@ -41,6 +41,15 @@ def objects(fleet: Fleet) -> list[dict]:
         out.append(obj(fleet, IAM, "IAMPolicyMember", f"{fleet.name}-mci-agent-{_short(role)}", {
             "resourceRef": project_resource(fleet), "role": role,
             "memberFrom": {"serviceIdentityRef": {"name": f"{fleet.name}-mci-agent"}}}))
+    d = fleet.delivery
+    if d.chart_registry and d.config_sync and d.chart_registry_auth == "k8sserviceaccount":
+        # Config Sync's reconciler of each chart RootSync pulls from Artifact Registry as its own Kubernetes service
+        # account (root-reconciler-<RootSync name>), through Workload Identity: read access, nothing else.
+        names = sorted({n for c in fleet.clusters for n in fleet.registry_root_syncs(c)})
+        for name in names:
+            out.append(obj(fleet, IAM, "IAMPolicyMember", f"{name}-registry-reader", {
+                "resourceRef": project_resource(fleet), "role": "roles/artifactregistry.reader",
+                "member": fleet.workload_identity_member("config-management-system", f"root-reconciler-{name}")}))
     out.append(obj(fleet, IAM, "IAMPolicyMember", f"{fleet.name}-mcs-importer-networkviewer", {
         "resourceRef": project_resource(fleet), "role": "roles/compute.networkViewer",
         "member": f"serviceAccount:{fleet.project.id}.svc.id.goog[gke-mcs/gke-mcs-importer]"}))
