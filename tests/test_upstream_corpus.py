@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from synth.validate.apiserver import cluster_checks
+from synth.validate.decode import documents
 from synth.validate.engine import Validator
 from tests.casebook import apply_ops
 
@@ -19,7 +20,8 @@ SOURCES = yaml.safe_load((CORPUS / "SOURCES.yaml").read_text())
 
 
 def _objects(path: Path) -> list[dict]:
-    return [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+    """The file's objects as the API server decodes them (the validator's own decoder, as `validate` reads files)."""
+    return [d for d in documents(path.read_text()) if isinstance(d, dict)]
 
 
 def _oid(o: dict) -> str:

@@ -502,10 +502,13 @@ class _Checker:
         v1beta1 = o.get("apiVersion") == "resource.k8s.io/v1beta1"
         for i, r in enumerate(requests):
             at = f"spec.spec.devices.requests[{i}]"
-            if v1beta1 and isinstance(r, dict) and "firstAvailable" not in r:
+            if v1beta1 and isinstance(r, dict):
                 # v1beta1 has the request's fields inline; the server converts them to v1's `exactly` before
-                # validating (pkg/apis/resource/v1beta1/conversion.go).
-                r = {"name": r.get("name"), "exactly": {k: v for k, v in r.items() if k != "name"}}
+                # validating (pkg/apis/resource/v1beta1/conversion.go), beside firstAvailable when both are given.
+                inline = {k: v for k, v in r.items() if k not in ("name", "firstAvailable")}
+                if "firstAvailable" not in r or inline:
+                    r = {"name": r.get("name"), "exactly": inline,
+                         **({"firstAvailable": r["firstAvailable"]} if "firstAvailable" in r else {})}
             self.unique_label(f, o, at, r.get("name"), seen, "api-resource-claims", "request")
             if ("exactly" in r) == ("firstAvailable" in r):
                 self.bad(f, o, at, "api-resource-claims", "exactly one of exactly or firstAvailable is required")
@@ -558,7 +561,7 @@ class _Checker:
         object exported with `kubectl get -o yaml` carries its cluster's); on apply it is a stale precondition. The
         other server fields (uid, timestamps) are overwritten on create, so they pass, as the server lets them."""
         meta = o.get("metadata") or {}
-        if meta.get("resourceVersion"):
+        if meta.get("resourceVersion") not in (None, "", "0"):  # "0" reads as unset
             self.bad(f, o, "metadata.resourceVersion", "api-metadata", "resourceVersion must not be set on an object to be "
                                                                        "created (strip it: it is another cluster's copy's)")
 

@@ -253,7 +253,9 @@ def _inlined(root: Path, text: str) -> dict:
 BUILTIN_GROUPS = {"", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io",
                   "resource.k8s.io", "storage.k8s.io", "scheduling.k8s.io", "coordination.k8s.io", "discovery.k8s.io",
                   "admissionregistration.k8s.io", "apiextensions.k8s.io", "certificates.k8s.io", "node.k8s.io",
-                  "apiregistration.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io"}
+                  "apiregistration.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io", "extensions",
+                  "authentication.k8s.io", "authorization.k8s.io", "internal.apiserver.k8s.io",
+                  "storagemigration.k8s.io"}
 
 
 def schema_for(api_version: str, kind: str, k8s: str) -> KindSchema | None:
