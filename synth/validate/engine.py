@@ -363,6 +363,14 @@ class Validator:
             obj = apply_defaults(ks.schema, obj)  # the API server prunes nulls and defaults before it validates
         elif ks.builtin:
             obj = builtin_defaults(obj)
+            version = obj["apiVersion"].rpartition("/")[2]
+            if re.search(r"(alpha|beta)[0-9]*$", version):
+                # Every alpha or beta version a recent Kubernetes still serves is off by default (new beta APIs have
+                # been since 1.24; the older ones are removed); GKE serves them only where the cluster enables them.
+                problems.append(Problem(file, oid, "apiVersion", "schema", f"{obj['apiVersion']} is off by default "
+                                        f"in Kubernetes {self.k8s} (GKE: only on a cluster with beta or alpha APIs "
+                                        "enabled): the API server refuses it unless the cluster serves it; the object is "
+                                        "checked against that version's schema", unchecked=True))
         if not ks.fast.is_valid(obj):
             found = sorted(ks.validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
             errors = [e for e in found if not (ks.builtin and _absent_list(e))]
