@@ -110,8 +110,13 @@ def _load_schemas() -> None:
     from .validate import schemas
 
     for group, version, kind in schemas.crd_sources():
-        if (group, kind) not in _NOT_WRITTEN and group != "kargo.akuity.io":
+        if written(group, kind):
             schemas.custom_kind(group, version, kind)
+
+
+def written(group: str, kind: str) -> bool:
+    """Whether synth can write objects of this pinned kind (the others are there for users' own objects)."""
+    return (group, kind) not in _NOT_WRITTEN and group != "kargo.akuity.io"
 
 
 def _load_tools() -> None:
