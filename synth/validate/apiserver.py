@@ -13,7 +13,7 @@ import ipaddress
 import re
 
 from .problems import Problem, at_cluster, iter_objects, labels, matches, oid, pod_specs
-from .syntax import DNS1123_LABEL, LABEL_VALUE, QUALIFIED_NAME
+from .syntax import DNS1123_LABEL, DNS1123_SUBDOMAIN, LABEL_VALUE, QUALIFIED_NAME
 from .view import FleetView
 
 RULES = {
@@ -531,14 +531,22 @@ class _Checker:
                         self.bad(f, o, f"{at}.nonResourceURLs", "api-rbac", "namespaced Roles may not use nonResourceURLs")
                     elif rule.get("apiGroups") or rule.get("resources"):
                         self.bad(f, o, at, "api-rbac", "a rule applies to resources or to non-resource URLs, not both")
+                    elif rule.get("resourceNames"):
+                        self.bad(f, o, f"{at}.resourceNames", "api-rbac", "resourceNames do not apply to non-resource URLs")
                     continue
                 if not rule.get("apiGroups"):
                     self.bad(f, o, f"{at}.apiGroups", "api-rbac", 'a resource rule needs apiGroups (use "" for the core group)')
                 if not rule.get("resources"):
                     self.bad(f, o, f"{at}.resources", "api-rbac", "a resource rule needs resources")
+            aggregation = o.get("aggregationRule")
+            if kind == "ClusterRole" and isinstance(aggregation, dict) and not aggregation.get("clusterRoleSelectors"):
+                self.bad(f, o, "aggregationRule.clusterRoleSelectors", "api-rbac",
+                         "an aggregationRule needs at least one clusterRoleSelector (ValidateClusterRole)")
         else:
             ref = o.get("roleRef") or {}
             kinds = ("Role", "ClusterRole") if kind == "RoleBinding" else ("ClusterRole",)
+            if ref.get("name") and (str(ref["name"]) in (".", "..") or "/" in str(ref["name"]) or "%" in str(ref["name"])):
+                self.bad(f, o, "roleRef.name", "api-rbac", f"{ref['name']!r} is not a valid role name (ValidateRBACName)")
             # The defaulter sets an absent apiGroup (SetDefaults_RoleBinding): only a wrong one is refused.
             if (ref.get("apiGroup") or "rbac.authorization.k8s.io") != "rbac.authorization.k8s.io" or ref.get("kind") not in kinds or not ref.get("name"):
                 self.bad(f, o, "roleRef", "api-rbac", f"roleRef needs apiGroup rbac.authorization.k8s.io, kind "
@@ -548,6 +556,9 @@ class _Checker:
                     self.bad(f, o, f"subjects[{i}].name", "api-rbac", "subjects need a name")
                 if s.get("kind") not in ("ServiceAccount", "User", "Group"):
                     self.bad(f, o, f"subjects[{i}].kind", "api-rbac", f"subject kind {s.get('kind')!r} is not ServiceAccount, User or Group")
+                if s.get("kind") == "ServiceAccount" and s.get("name") and not DNS1123_SUBDOMAIN.fullmatch(str(s["name"])):
+                    self.bad(f, o, f"subjects[{i}].name", "api-rbac", f"{s['name']!r} is not a ServiceAccount name "
+                                                                      "(a DNS-1123 subdomain; ValidateServiceAccountName)")
                 if s.get("kind") == "ServiceAccount" and kind == "ClusterRoleBinding" and not s.get("namespace"):
                     self.bad(f, o, f"subjects[{i}].namespace", "api-rbac", "a ClusterRoleBinding's ServiceAccount subject needs "
                                                                            "its namespace (ValidateRoleBindingSubject)")
