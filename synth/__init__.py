@@ -9,9 +9,9 @@ The library API (documented in ``inference_fleet.api``; these names follow the p
     fleet.add_cluster(my_chart, plan, "gemma3-us-east5")
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
+# No imports at run time: `python -m inference_fleet` and the console script run this first, before their signal
+# handlers exist (type checkers read the names below; mypy and pyright treat TYPE_CHECKING by name).
+TYPE_CHECKING = False
 
 __all__ = ["ConfigError", "ConfigErrors", "Extensions", "Fleet", "Plan", "Problem", "UserError", "ValidationFailed",
            "add_cluster", "build_plan", "cluster_manifests", "load_fleet", "parse_fleet", "read_fleet", "synthesize",
