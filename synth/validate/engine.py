@@ -325,6 +325,75 @@ def _cel(schema: dict, value: Any, path: list, emit, stats: Stats) -> None:
             _cel(schema["items"], v, path + [i], emit, stats)
 
 
+# ---- string formats, as the API server checks them for custom resources ----------------------------
+# kube-openapi's strfmt: a CRD's `format` is validated for the formats it knows (unknown ones are ignored). Duration
+# accepts Go's time.ParseDuration and strfmt's wider unit list (d, w and long names, optional spaces).
+_DURATION_UNITS = ("ns|us|µs|ms|s|m|h|d|w|nanoseconds?|microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|"
+                   "weeks?|sec|secs|min|mins|hr|hrs")
+_FORMATS = {
+    "duration": re.compile(rf"^(0|[-+]?(\d+(\.\d+)?\s*({_DURATION_UNITS})\s*)+)$"),
+    "date": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
+    "date-time": re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[-+]\d{2}:?\d{2})?$"),
+    "uuid": re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"),
+    "byte": re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"),
+}
+_HAS_FORMATS: dict[int, tuple[dict, bool]] = {}
+
+
+def _has_formats(schema: dict) -> bool:
+    key = id(schema)
+    hit = _HAS_FORMATS.get(key)
+    if hit is None or hit[0] is not schema:
+        subs = list((schema.get("properties") or {}).values())
+        for k in ("additionalProperties", "items"):
+            if isinstance(schema.get(k), dict):
+                subs.append(schema[k])
+        hit = (schema, schema.get("format") in _FORMATS or schema.get("format") in ("ipv4", "ipv6", "cidr")
+               or any(isinstance(x, dict) and _has_formats(x) for x in subs))
+        _HAS_FORMATS[key] = hit
+    return hit[1]
+
+
+def _format_ok(fmt: str, value: str) -> bool:
+    if fmt in _FORMATS:
+        return bool(_FORMATS[fmt].match(value))
+    import ipaddress
+
+    try:
+        if fmt == "cidr":
+            if "/" not in value:  # Go's net.ParseCIDR wants the prefix length
+                return False
+            ipaddress.ip_network(value, strict=False)
+        elif fmt == "ipv4":
+            ipaddress.IPv4Address(value)
+        else:
+            ipaddress.IPv6Address(value)
+        return True
+    except ValueError:
+        return False
+
+
+def _formats(schema: dict, value: Any, path: list, emit) -> None:
+    if not isinstance(schema, dict) or not _has_formats(schema):
+        return
+    fmt = schema.get("format")
+    if isinstance(value, str) and fmt and not _format_ok(fmt, value):
+        emit(format_path(path), "schema", f"{value[:60]!r} is not a valid {fmt} (the CRD's format)")
+    props = schema.get("properties") or {}
+    if isinstance(value, dict):
+        for key, sub in props.items():
+            if key in value:
+                _formats(sub, value[key], path + [key], emit)
+        add = schema.get("additionalProperties")
+        if isinstance(add, dict):
+            for key, v in value.items():
+                if key not in props:
+                    _formats(add, v, path + [key], emit)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, v in enumerate(value):
+            _formats(schema["items"], v, path + [i], emit)
+
+
 # ---- the engine ----------------------------------------------------------------------------------
 
 
@@ -379,6 +448,8 @@ class Validator:
             if not found:  # the engines read a pattern differently: the strict (ECMA) reading wins
                 for err in ks.fast.iter_errors(obj):
                     emit(format_path(list(err.instance_path)), "schema", _short(err.message))
+        if not ks.builtin:
+            _formats(ks.schema, obj, [], emit)
         if ks.has_cel:
             _cel(ks.schema, obj, [], emit, self.stats)
         return problems
