@@ -22,7 +22,7 @@ RULES = {
     "api-container-ports": "container ports 1-65535 with IANA_SVC_NAME names unique in the container, valid protocols (validateContainerPorts, IsValidPortName)",
     "api-volumes": "volume names are unique DNS-1123 labels with exactly one source; mounts name a declared volume at a unique, absolute path (ValidateVolumes, ValidateVolumeMounts)",
     "api-resources": "quantities parse, requests <= limits, extended resources are whole, with limits equal to requests (validateResourceRequirements, ValidateResourceQuantityValue)",
-    "api-probes": "each probe has exactly one handler, valid ports, and successThreshold 1 for liveness and startup (validateProbe, validateHandler)",
+    "api-probes": "each probe has exactly one handler, valid ports, an HTTP or HTTPS scheme and HTTP header names, and successThreshold 1 for liveness and startup (validateProbe, validateHandler, validateHTTPGetAction)",
     "api-env": "env names are set and printable without '=', valueFrom has exactly one source and no value (ValidateEnv, validateEnvVarValueFrom)",
     "api-tolerations": "toleration keys, operators, values and effects are valid (ValidateTolerations)",
     "api-services": "Service type known, ports 1-65535, named when several, unique by name and by protocol/port; target ports valid (ValidateService, validateServicePort)",
@@ -287,8 +287,16 @@ class _Checker:
                     self.bad(f, o, f"{at}.{h}.port", "api-probes", f"{port!r} is not a port number 1-65535")
         if "grpc" in probe and not _port_ok(probe["grpc"].get("port")):
             self.bad(f, o, f"{at}.grpc.port", "api-probes", "grpc.port must be a number 1-65535")
-        if "httpGet" in probe and not probe["httpGet"].get("path", "/").startswith("/"):
-            self.bad(f, o, f"{at}.httpGet.path", "api-probes", "path must be absolute")
+        get = probe.get("httpGet")
+        if isinstance(get, dict):
+            # validateHTTPGetAction, after SetDefaults_HTTPGetAction (path "/", scheme HTTP): the path is only
+            # required, the scheme HTTP or HTTPS, header names HTTP tokens.
+            if get.get("scheme", "HTTP") not in ("HTTP", "HTTPS"):
+                self.bad(f, o, f"{at}.httpGet.scheme", "api-probes", f"scheme {get.get('scheme')!r} is not HTTP or HTTPS")
+            for i, header in enumerate(get.get("httpHeaders") or []):
+                if not re.fullmatch(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+", str(header.get("name", ""))):
+                    self.bad(f, o, f"{at}.httpGet.httpHeaders[{i}].name", "api-probes",
+                             f"{header.get('name')!r} is not an HTTP header name")
 
     def toleration(self, f, o, at, t) -> None:
         key, op = t.get("key", ""), t.get("operator", "Equal")
