@@ -88,3 +88,13 @@ def pytest_sessionstart(session):
             crd_text(source)
         except UserError as exc:
             pytest.exit(f"preflight: the pinned CRDs cannot be had: {exc.message}", returncode=2)
+
+
+# The longest tests (process-level: signals, the installed wheel, trivy, killed writers) run first, so the workers
+# finish together instead of one waiting on a long test collected last.
+_LONG_FIRST = ("test_safe_runs.py", "test_posture_scanner.py", "test_package.py", "test_writer.py", "test_crd_download.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(_LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
