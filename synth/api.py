@@ -137,9 +137,9 @@ def _cluster(plan: Plan, name: str) -> Cluster:
 def validate_fleet(plan: Plan) -> list[Problem]:
     """Every problem of what the plan's clusters, delivery objects and Helm releases hold, as ``synth`` validates
     them (the whole fleet in view): empty when the fleet's output is sound."""
-    from .pipeline import _values_problems, validate_inputs, validation_inputs
+    from .pipeline import plan_problems
 
-    return plan.memo("api:problems", lambda: validate_inputs(validation_inputs(plan)) + _values_problems(plan))
+    return plan_problems(plan)
 
 
 def cluster_manifests(plan: Plan, cluster: str, *, model: str | None = None, crds: bool = True) -> list[dict]:

@@ -72,8 +72,14 @@ def _refuse(problems: list) -> None:
         raise UserError("generated manifests fail validation; nothing was written:\n  " + "\n  ".join(lines))
 
 
+def plan_problems(plan: Plan) -> list:
+    """Every problem of what the plan gives: the clusters, delivery objects and Helm releases validated together, and
+    every values file against its chart's schema."""
+    return plan.memo("problems", lambda: validate_inputs(validation_inputs(plan)) + _values_problems(plan))
+
+
 def validate_plan(plan: Plan) -> None:
-    _refuse(validate_inputs(validation_inputs(plan)) + _values_problems(plan))
+    _refuse(plan_problems(plan))
 
 
 def _values_problems(plan: Plan) -> list:

@@ -69,6 +69,10 @@ def _candidates(name: str) -> list[str]:
     return out
 
 
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
 def version_of(path: str, tool: Tool) -> tuple[int, ...] | None:
     try:
         out = subprocess.run([path, *tool.version_args], capture_output=True, text=True, timeout=30).stdout
@@ -94,7 +98,7 @@ def which(name: str) -> str | None:
 def missing(name: str) -> UserError:
     """The error for a program that is absent or too old: what needs it and how to get it."""
     tool = _BY_NAME[name]
-    want = ".".join(map(str, tool.minimum))
+    want = _dotted(tool.minimum)
     return UserError(f"{name} >= {want} is needed for {tool.needed_by} and none was found; {FETCH_HINT}, "
                      f"or put {name} >= {want} on PATH")
 
@@ -110,13 +114,13 @@ def report() -> list[str]:
     """One line per program: found (path, version) or missing, and what needs it."""
     lines = []
     for tool in TOOLS:
-        want = ".".join(map(str, tool.minimum))
+        want = _dotted(tool.minimum)
         seen = [(p, version_of(p, tool)) for p in _candidates(tool.name)]
         good = next(((p, v) for p, v in seen if v is not None and v >= tool.minimum), None)
         if good:
-            lines.append(f"{tool.name:<8} {'.'.join(map(str, good[1])):<10} {good[0]}  (>= {want}; for {tool.needed_by})")
+            lines.append(f"{tool.name:<8} {_dotted(good[1]):<10} {good[0]}  (>= {want}; for {tool.needed_by})")
         else:
-            old = "; too old: " + ", ".join(f"{p} ({'.'.join(map(str, v)) if v else 'does not run'})" for p, v in seen) if seen else ""
+            old = "; too old: " + ", ".join(f"{p} ({_dotted(v) if v else 'does not run'})" for p, v in seen) if seen else ""
             lines.append(f"{tool.name:<8} {'missing':<10} needs >= {want} for {tool.needed_by}{old}; {FETCH_HINT}")
     return lines
 
@@ -196,7 +200,7 @@ def ensure_node() -> str:
         raise missing("node")
     v = version_of(node, _BY_NAME["node"])
     if v is None or v[:2] < MIN_NODE:
-        raise UserError(f"Node.js at {node} is {'v' + '.'.join(map(str, v)) if v else 'not runnable'}; cdk8s needs >= 22: "
+        raise UserError(f"Node.js at {node} is {'v' + _dotted(v) if v else 'not runnable'}; cdk8s needs >= 22: "
                         f"{FETCH_HINT}, or set JSII_NODE to a node >= 22")
     os.environ["JSII_NODE"] = node
     return node

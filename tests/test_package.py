@@ -5,6 +5,7 @@ in an empty folder, validated."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -18,8 +19,16 @@ from tests.conftest import REPO, run
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    import fcntl
+
     out = tmp_path_factory.mktemp("wheel")
-    r = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)])
+    # setuptools builds in the checkout's build/: one build at a time (each test worker may need the wheel).
+    (REPO / "build").mkdir(exist_ok=True)
+    with open(REPO / "build" / ".wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for stale in [REPO / "build" / "lib", *(REPO / "build").glob("bdist.*")]:
+            shutil.rmtree(stale, ignore_errors=True)  # a stopped build's leftovers (and modules since removed)
+        r = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)])
     assert r.returncode == 0, r.stderr
     (found,) = out.glob("inference_fleet-*.whl")
     return found

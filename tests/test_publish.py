@@ -49,6 +49,18 @@ def registry(tmp_path_factory):
         proc.wait(timeout=10)
 
 
+REGISTRY = "oci://us-docker.pkg.dev/my-inference-project/charts"
+
+
+def _registry_fleet(tmp_path: Path) -> tuple[dict, Path]:
+    """The default fleet with its charts delivered from REGISTRY: (its data, the fleet file)."""
+    data = yaml.safe_load((REPO / "fleet.yaml").read_text())
+    data["delivery"]["charts"] = {"registry": REGISTRY}
+    config = tmp_path / "fleet.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    return data, config
+
+
 def _chart_meta(chart: Path) -> dict:
     return yaml.safe_load((chart / "Chart.yaml").read_text())
 
@@ -91,10 +103,7 @@ def test_a_published_version_is_never_replaced(registry, tmp_path):
 def test_registry_delivery_installs_the_published_versions(tmp_path):
     from synth.cli import main
 
-    data = yaml.safe_load((REPO / "fleet.yaml").read_text())
-    data["delivery"]["charts"] = {"registry": "oci://us-docker.pkg.dev/my-inference-project/charts"}
-    config = tmp_path / "fleet.yaml"
-    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    data, config = _registry_fleet(tmp_path)
     out = tmp_path / "out"
     assert main(["synth", "--config", str(config), "--out", str(out)]) == 0  # validated, delivery objects included
     versions = {c.name: _chart_meta(c)["version"] for c in (out / "charts").iterdir()}
@@ -144,10 +153,7 @@ def test_a_chart_renders_as_config_sync_renders_it(tmp_path):
 def test_site_changes_an_overlay_would_apply_are_named_in_registry_mode(tmp_path):
     from synth.pipeline import synthesize
 
-    data = yaml.safe_load((REPO / "fleet.yaml").read_text())
-    data["delivery"]["charts"] = {"registry": "oci://us-docker.pkg.dev/my-inference-project/charts"}
-    config = tmp_path / "fleet.yaml"
-    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    _, config = _registry_fleet(tmp_path)
     out = tmp_path / "out"
     assert not synthesize(config, out)["warnings"]
     local = out / "overlays" / "gemma3-us-east5" / "local" / "kustomization.yaml"

@@ -10,6 +10,9 @@ from ..values import merge
 from .crds import chart_crd_sources
 
 LABEL = "inference-fleet.dev"
+# Go-template expressions of an ApplicationSet's cluster generator: the cluster Secret's labels.
+CLUSTER_OF_SECRET = f'{{{{index .metadata.labels "{LABEL}/cluster"}}}}'
+REGION_OF_SECRET = f'{{{{index .metadata.labels "{LABEL}/region"}}}}'
 # Labels an operator puts on each Argo CD cluster Secret (none of Google's fleet syncers add them).
 CONNECT_GATEWAY = "https://connectgateway.googleapis.com/v1/projects/{number}/locations/global/gkeMemberships/{cluster}"
 
@@ -27,8 +30,7 @@ def cluster_secret_labels(fleet: Fleet) -> dict[str, dict[str, str]]:
 
 def application_set(fleet: Fleet) -> dict:
     d = fleet.delivery
-    cluster = f'{{{{index .metadata.labels "{LABEL}/cluster"}}}}'
-    region = f'{{{{index .metadata.labels "{LABEL}/region"}}}}'
+    cluster, region = CLUSTER_OF_SECRET, REGION_OF_SECRET
     overlay = d.overlay_dir("CLUSTER").replace("CLUSTER", cluster)
     steps = [{"matchExpressions": [{"key": "region", "operator": "In", "values": [r]}], "maxUpdate": "100%"}
              for r in d.region_order]
@@ -200,16 +202,13 @@ def delivery_objects(plan: Plan) -> dict[str, list[dict]]:
 
 def chart_versions(plan: Plan) -> dict[str, str]:
     """Each chart's version (from its content, as its Chart.yaml states it)."""
-    from .files import chart_files, header
+    from .files import planned_chart_files
 
-    def build() -> dict[str, str]:
-        out = {}
-        for chart in plan.charts:
-            text = chart_files(chart, plan.fleet, header())[f"charts/{chart.name}/Chart.yaml"]
-            out[chart.name] = next(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("version: "))
-        return out
-
-    return plan.memo("chart-versions", build)
+    out = {}
+    for chart in plan.charts:
+        text = planned_chart_files(plan, chart)[f"charts/{chart.name}/Chart.yaml"]
+        out[chart.name] = next(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("version: "))
+    return out
 
 
 def _registry_host_path(registry: str) -> str:
@@ -222,7 +221,7 @@ def chart_application_set(fleet: Fleet, chart, version: str) -> dict:
     regions in order, as for the overlays."""
     appset = application_set(fleet)
     d = fleet.delivery
-    cluster = f'{{{{index .metadata.labels "{LABEL}/cluster"}}}}'
+    cluster = CLUSTER_OF_SECRET
     base = "" if d.path == "." else f"{d.path}/"
     spec = appset["spec"]
     appset["metadata"] = {**appset["metadata"], "name": f"{fleet.name}-{chart.key}"}
@@ -256,7 +255,7 @@ def crds_application_set(fleet: Fleet) -> dict:
     """The CRDs the overlays ship (overlays/<cluster>/crds, from Git), once per cluster: with charts from a registry,
     several charts carry the same CRD, and one owner per object is all Argo CD and Config Sync allow."""
     appset = application_set(fleet)
-    cluster = f'{{{{index .metadata.labels "{LABEL}/cluster"}}}}'
+    cluster = CLUSTER_OF_SECRET
     appset["metadata"] = {**appset["metadata"], "name": f"{fleet.name}-crds"}
     template = appset["spec"]["template"]
     template["metadata"]["name"] = f"{fleet.name}-crds-{cluster}"
@@ -283,7 +282,9 @@ def chart_root_sync(fleet: Fleet, cluster, chart, version: str) -> dict:
             "auth": d.chart_registry_auth}
     if d.chart_registry_auth == "gcpserviceaccount":
         helm["gcpServiceAccountEmail"] = d.gcp_service_account_email
-    values = merge(chart.cluster_overrides(cluster), GITOPS_VALUES) if chart.model is not None else chart.cluster_overrides(cluster)
+    values = chart.cluster_overrides(cluster)
+    if chart.model is not None:
+        values = merge(values, GITOPS_VALUES)
     if values:
         helm["values"] = values
     spec = {"sourceType": "helm", "sourceFormat": "unstructured", "helm": helm}

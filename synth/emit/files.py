@@ -53,6 +53,12 @@ def _commented(text: str, head: str) -> str:
     return "".join(f"# {line}\n" if line else "#\n" for line in head.splitlines()) + text
 
 
+def planned_chart_files(plan: Plan, chart: ChartPlan) -> dict[str, str]:
+    """``chart_files`` of one of the plan's charts, rendered once (the files and the delivery objects, which name the
+    chart's version, read the same)."""
+    return plan.memo(f"chart-files:{chart.name}", lambda: chart_files(chart, plan.fleet, header()))
+
+
 def chart_files(chart: ChartPlan, fleet: Fleet, head: str) -> dict[str, str]:
     base = f"charts/{chart.name}"
     image = chart.model.server.image if chart.model else ""
@@ -246,7 +252,7 @@ def all_files(plan: Plan, config_name: str) -> tuple[dict[str, bytes], dict[str,
     head = header(config_name)
     files: dict[str, str] = {}
     for chart in plan.charts:
-        files.update(chart_files(chart, plan.fleet, head))
+        files.update(planned_chart_files(plan, chart))
     generated, seeds = overlay_files(plan, head)
     files.update(generated)
     from .delivery import cluster_secrets_doc, delivery_objects

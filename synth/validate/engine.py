@@ -212,19 +212,45 @@ def save_verdicts() -> None:
     save_all()
 
 
-def _has_rules(schema: dict) -> bool:
-    """Whether ``schema`` or anything below it carries CEL rules (cached per schema node; the node is kept with its
-    answer, so an id reused by a later, different dict is never read as the earlier one)."""
-    key = id(schema)
-    hit = _HAS_RULES.get(key)
+def _sub_schemas(schema: dict) -> list[dict]:
+    subs = [x for x in (schema.get("properties") or {}).values() if isinstance(x, dict)]
+    for k in ("additionalProperties", "items"):
+        if isinstance(schema.get(k), dict):
+            subs.append(schema[k])
+    return subs
+
+
+def _reaches(schema: dict, holds, cache: dict) -> bool:
+    """Whether ``holds`` is true of ``schema`` or any schema below it (cached per schema node; the node is kept with
+    its answer, so an id reused by a later, different dict is never read as the earlier one)."""
+    hit = cache.get(id(schema))
     if hit is None or hit[0] is not schema:
-        subs = list((schema.get("properties") or {}).values())
-        for k in ("additionalProperties", "items"):
-            if isinstance(schema.get(k), dict):
-                subs.append(schema[k])
-        hit = (schema, bool(schema.get("x-kubernetes-validations")) or any(_has_rules(s) for s in subs))
-        _HAS_RULES[key] = hit
+        hit = (schema, holds(schema) or any(_reaches(s, holds, cache) for s in _sub_schemas(schema)))
+        cache[id(schema)] = hit
     return hit[1]
+
+
+def _has_rules(schema: dict) -> bool:
+    """Whether ``schema`` or anything below it carries CEL rules."""
+    return _reaches(schema, lambda s: bool(s.get("x-kubernetes-validations")), _HAS_RULES)
+
+
+def _children(schema: dict, value: Any, path: list):
+    """(sub-schema, sub-value, path) of every value below ``value`` that ``schema`` describes: its properties, the
+    rest of a map under additionalProperties, a list's items."""
+    props = schema.get("properties") or {}
+    if isinstance(value, dict):
+        for key, sub in props.items():
+            if key in value:
+                yield sub, value[key], path + [key]
+        add = schema.get("additionalProperties")
+        if isinstance(add, dict):
+            for key, v in value.items():
+                if key not in props:
+                    yield add, v, path + [key]
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, v in enumerate(value):
+            yield schema["items"], v, path + [i]
 
 
 def _ignores_metadata(expr: str) -> bool:
@@ -310,19 +336,8 @@ def _cel(schema: dict, value: Any, path: list, emit, stats: Stats) -> None:
         stats.cel_evaluated += 1
         if not verdict:
             emit(format_path(path), "cel", rule.get("message") or f"failed: {expr}")
-    props = schema.get("properties") or {}
-    if isinstance(value, dict):
-        for key, sub in props.items():
-            if key in value:
-                _cel(sub, value[key], path + [key], emit, stats)
-        add = schema.get("additionalProperties")
-        if isinstance(add, dict):
-            for key, v in value.items():
-                if key not in props:
-                    _cel(add, v, path + [key], emit, stats)
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for i, v in enumerate(value):
-            _cel(schema["items"], v, path + [i], emit, stats)
+    for sub, v, at in _children(schema, value, path):
+        _cel(sub, v, at, emit, stats)
 
 
 # ---- string formats, as the API server checks them for custom resources ----------------------------
@@ -337,21 +352,8 @@ _FORMATS = {
     "uuid": re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"),
     "byte": re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"),
 }
+_CHECKED_FORMATS = frozenset(_FORMATS) | {"ipv4", "ipv6", "cidr"}
 _HAS_FORMATS: dict[int, tuple[dict, bool]] = {}
-
-
-def _has_formats(schema: dict) -> bool:
-    key = id(schema)
-    hit = _HAS_FORMATS.get(key)
-    if hit is None or hit[0] is not schema:
-        subs = list((schema.get("properties") or {}).values())
-        for k in ("additionalProperties", "items"):
-            if isinstance(schema.get(k), dict):
-                subs.append(schema[k])
-        hit = (schema, schema.get("format") in _FORMATS or schema.get("format") in ("ipv4", "ipv6", "cidr")
-               or any(isinstance(x, dict) and _has_formats(x) for x in subs))
-        _HAS_FORMATS[key] = hit
-    return hit[1]
 
 
 def _format_ok(fmt: str, value: str) -> bool:
@@ -374,24 +376,13 @@ def _format_ok(fmt: str, value: str) -> bool:
 
 
 def _formats(schema: dict, value: Any, path: list, emit) -> None:
-    if not isinstance(schema, dict) or not _has_formats(schema):
+    if not isinstance(schema, dict) or not _reaches(schema, lambda s: s.get("format") in _CHECKED_FORMATS, _HAS_FORMATS):
         return
     fmt = schema.get("format")
-    if isinstance(value, str) and fmt and not _format_ok(fmt, value):
+    if isinstance(value, str) and fmt in _CHECKED_FORMATS and not _format_ok(fmt, value):
         emit(format_path(path), "schema", f"{value[:60]!r} is not a valid {fmt} (the CRD's format)")
-    props = schema.get("properties") or {}
-    if isinstance(value, dict):
-        for key, sub in props.items():
-            if key in value:
-                _formats(sub, value[key], path + [key], emit)
-        add = schema.get("additionalProperties")
-        if isinstance(add, dict):
-            for key, v in value.items():
-                if key not in props:
-                    _formats(add, v, path + [key], emit)
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for i, v in enumerate(value):
-            _formats(schema["items"], v, path + [i], emit)
+    for sub, v, at in _children(schema, value, path):
+        _formats(sub, v, at, emit)
 
 
 # ---- the engine ----------------------------------------------------------------------------------
@@ -414,15 +405,13 @@ class Validator:
         self.stats.objects += 1
         ks = schema_for(obj["apiVersion"], obj["kind"], self.k8s)
         if ks is None:
-            group = obj["apiVersion"].rpartition("/")[0]
-            if group in BUILTIN_GROUPS and obj["kind"] != "List" and builtin_served(obj["apiVersion"], self.k8s):
+            if obj["apiVersion"].rpartition("/")[0] in BUILTIN_GROUPS and obj["kind"] != "List":
                 # A built-in group version the server serves, without this kind; or a version it no longer serves.
-                problems.append(Problem(file, oid, "apiVersion", "schema", f"Kubernetes {self.k8s} serves no {obj['kind']} "
-                                        f"in {obj['apiVersion']}: the API server refuses it (no matches for kind)"))
-            elif group in BUILTIN_GROUPS and obj["kind"] != "List":
-                problems.append(Problem(file, oid, "apiVersion", "schema", f"Kubernetes {self.k8s} does not serve "
-                                        f"{obj['apiVersion']} (removed or never served): the API server refuses {obj['kind']} "
-                                        "in it; use a served version"))
+                why = (f"serves no {obj['kind']} in {obj['apiVersion']}: the API server refuses it (no matches for kind)"
+                       if builtin_served(obj["apiVersion"], self.k8s) else
+                       f"does not serve {obj['apiVersion']} (removed or never served): the API server refuses "
+                       f"{obj['kind']} in it; use a served version")
+                problems.append(Problem(file, oid, "apiVersion", "schema", f"Kubernetes {self.k8s} {why}"))
             else:
                 problems.append(Problem(file, oid, "", "schema", f"no schema for {obj['apiVersion']} {obj['kind']} (no pinned "
                                         "CRD serves it; add one to schemas/crds.json): the object is not checked",
